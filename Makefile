@@ -1,0 +1,50 @@
+# Two commands get a newcomer running: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DB ?= data/noegletal.duckdb
+PERIODE ?= 2026Q2
+NOEGLETAL := $(VENV)/bin/noegletal --db $(DB)
+
+.PHONY: install demo test browser bench lab strip clean
+
+# The venv is rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dask]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(NOEGLETAL) demo
+	$(NOEGLETAL) compute
+	$(NOEGLETAL) reports $(PERIODE)
+	@echo "Rapporterne ligger i reports/$(PERIODE)/index.html"
+
+# Headless Chromium for the browser test of the rendered HTML (Debian's package; needs root + apt).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installerer chromium (Debian) til browsertesten ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium mangler og kan ikke installeres her: browsertesten springes over"; fi
+
+test: install browser
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench.run
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Strip outputs from notebooks before committing (the tests check that they are stripped).
+strip: install
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) data reports/*/ bench/work
