@@ -1,0 +1,68 @@
+"""Danish number and date formatting for reports (babel, locale da_DK): 1.234,5."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+
+LOCALE = "da_DK"
+
+
+def is_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def number(x, decimals: int = 1) -> str:
+    """1234.56 -> '1.234,6'. Missing -> '–' (en dash), never '0' or 'nan'."""
+    if is_missing(x):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(float(x), format=pattern, locale=LOCALE)
+
+
+def value(x, unit: str = "", decimals: int = 1) -> str:
+    """A number with its unit: '123,4 kWh pr. m²'."""
+    text = number(x, decimals)
+    return f"{text} {unit}".strip() if text != "–" and unit else text
+
+
+def percent(x, decimals: int = 1) -> str:
+    """A share in percent points (12.3 -> '12,3 %')."""
+    if is_missing(x):
+        return "–"
+    return format_percent(float(x) / 100, format="#,##0" + ("." + "0" * decimals if decimals else "") + " %", locale=LOCALE)
+
+
+def signed(x, unit: str = "", decimals: int = 1) -> str:
+    """A change with its sign: '+12,3 %' or '−4,0 kr. pr. m²' (true minus sign)."""
+    if is_missing(x):
+        return "–"
+    sign = "+" if x > 0 else ("−" if x < 0 else "±")
+    return f"{sign}{value(abs(x), unit, decimals)}"
+
+
+def kroner(x, decimals: int = 0) -> str:
+    """Amount in DKK: '1.234.567 kr.'."""
+    return value(x, "kr.", decimals)
+
+
+def date(d: dt.date | dt.datetime | None) -> str:
+    """'23. november 2026'."""
+    if d is None:
+        return "–"
+    return format_date(d, format="d. MMMM y", locale=LOCALE)
+
+
+def datetime(d: dt.datetime | None) -> str:
+    """'23. november 2026 kl. 14:05'."""
+    if d is None:
+        return "–"
+    return format_datetime(d, format="d. MMMM y 'kl.' HH:mm", locale=LOCALE)
+
+
+def period(periode: str) -> str:
+    """'2026Q3' -> '3. kvartal 2026'."""
+    return f"{periode[-1]}. kvartal {periode[:4]}"
