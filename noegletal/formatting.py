@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 
 LOCALE = "da_DK"
 
@@ -19,8 +20,10 @@ def number(x, decimals: int = 1) -> str:
     """1234.56 -> '1.234,6'. Missing -> '–' (en dash), never '0' or 'nan'."""
     if is_missing(x):
         return "–"
+    # round half away from zero, as Excel does (babel would round half to even)
+    rounded = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(float(x), format=pattern, locale=LOCALE)
+    return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False)
 
 
 def value(x, unit: str = "", decimals: int = 1) -> str:
@@ -31,9 +34,8 @@ def value(x, unit: str = "", decimals: int = 1) -> str:
 
 def percent(x, decimals: int = 1) -> str:
     """A share in percent points (12.3 -> '12,3 %')."""
-    if is_missing(x):
-        return "–"
-    return format_percent(float(x) / 100, format="#,##0" + ("." + "0" * decimals if decimals else "") + " %", locale=LOCALE)
+    text = number(x, decimals)
+    return text if text == "–" else f"{text}\u00a0%"
 
 
 def signed(x, unit: str = "", decimals: int = 1) -> str:
