@@ -69,13 +69,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def content_checksum(bygninger: pd.DataFrame, kvartal: pd.DataFrame) -> str:
-    """SHA-256 of a submission's content, independent of row order and file format."""
+    """SHA-256 of a submission's content, independent of row order, file format and file name."""
     h = hashlib.sha256()
     for table, df in (("bygninger", bygninger), ("kvartal", kvartal)):
-        cols = model.column_ids(table)
-        norm = df[cols].sort_values(["kommunekode", "bygning_id"]).reset_index(drop=True)
+        norm = model.coerce_dtypes(df, table).sort_values(["kommunekode", "bygning_id"]).reset_index(drop=True)
         h.update(table.encode())
-        h.update(norm.to_csv(index=False, na_rep="<NA>", float_format="%.10g").encode())
+        h.update(",".join(norm.columns).encode())
+        # pandas' row hash is deterministic (fixed key) and vectorised: far faster than writing CSV
+        h.update(pd.util.hash_pandas_object(norm, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -292,10 +293,28 @@ class Store:
             con.execute("INSERT INTO graddage SELECT aar, maaned, graddage, ? FROM frame", [serie])
         return len(df)
 
-    def replace_tables(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Replace whole derived tables (the mart) in one transaction."""
+    def replace_tables(self, tables: dict[str, pd.DataFrame], views: dict[str, str] | None = None) -> None:
+        """Replace whole derived tables (the mart) in one transaction.
+
+        `views` maps view names to SELECT statements over the tables; they are (re)created after the
+        tables in the same transaction (the key-figure mart `noegletal` is such a view). A name may
+        change from table to view or back.
+        """
         with self.transaction() as con:
             for name, df in tables.items():
+                self._drop_if_kind(con, name, "VIEW")
                 con.register("_frame", df)
                 con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
                 con.unregister("_frame")
+            for name, select in (views or {}).items():
+                self._drop_if_kind(con, name, "BASE TABLE")
+                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+
+    @staticmethod
+    def _drop_if_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
+        """Drop `name` if it exists as `kind` ('VIEW' or 'BASE TABLE'): CREATE OR REPLACE cannot change the kind."""
+        found = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
+        ).fetchall()
+        if found and found[0][0] == kind:
+            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} "{name}"')
