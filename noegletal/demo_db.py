@@ -58,6 +58,6 @@ def build_demo_database(
     return (
         f"Demodatabase {store.path}: {len(kommuner)} kommuner, {len(periods)} kvartaler "
         f"({periods[0]}–{periods[-1]}), {n_buildings} bygninger, {len(data.submissions)} indberetninger, "
-        f"{n_warnings} advarsler, {len(data.planted)} indplantede fejl, "
+        f"{n_warnings} {'advarsel' if n_warnings == 1 else 'advarsler'}, {len(data.planted)} indplantede fejl, "
         f"{time.perf_counter() - start:.1f} s."
     )
