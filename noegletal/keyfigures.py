@@ -1,0 +1,632 @@
+"""The key-figure engine: building facts per window, building values and group figures.
+
+Everything is driven by the definitions sheet: a new key figure is a new YAML entry, not new code.
+
+1. `building_facts(store, defs)` — one row per building, quarter and window (`bygningsfakta`):
+   the newest revision of every submission, `kvartal` joined to the `bygninger` of the same
+   submission; the category is `kategori` when given, else the one of the BBR code (`bbr_koder`;
+   unknown codes -> oevrige). Window `kvartal` holds the quarter as reported; window `loebende_aar`
+   ending with quarter P holds the four quarters P-3..P: columns with aggregering `sum` (flows) are
+   summed, `gennemsnit` (stocks) averaged, and a column is reported for the window only when the
+   building reported it in all four quarters (else NULL: NaN + x = NaN gives that for free); a
+   building missing a quarter has no rolling year then. Name, category etc. come from quarter P. Heat
+   is then degree-day corrected over the window (`energy.normalise_heat`).
+2. `exclusions(facts, findings)` — the windows a building is left out of group figures: every
+   window that includes a quarter with a finding of severity `fejl`.
+3. `group_rows(store, facts, udeladt, defs)` — the group figures (levels kategori, kommune, gruppe, alle).
+4. `mart_view_sql(defs)` — the building rows and the whole mart (`noegletal`) as a view.
+
+Decisions and why:
+- A building enters a figure when it has a building value: numerator and denominator reported and
+  the denominator > 0 (brugere = 0 or no maintenance at all gives no value rather than a division by
+  zero). No row is kept for a building that has no value. A group figure is SUM(taeller) /
+  SUM(naevner) over exactly those buildings, so the drill-down from a group figure to its buildings
+  adds up; buildings left out because of a `fejl` finding keep their building rows with
+  `udeladt = true` and the reason in `udeladt_aarsag`, but are in no group row.
+- median, p10 and p90 of a group are quantiles of its building values with linear interpolation
+  between the two nearest ranks (as DuckDB's quantile_cont and numpy's default "linear"): with n
+  sorted values x_0..x_{n-1} and h = (n - 1) * p, the quantile is x_lo + (h - lo) * (x_{lo+1} - x_lo),
+  lo = floor(h). Example: 50, 51, 52, 71, 82 give p10 = 50.4, median 52, p90 = 77.6.
+- Key figures built on a municipality column (`befolkning`, e.g. areal_pr_indbygger) have the
+  municipality as unit: the building part is summed over the municipality's buildings in the
+  window, the municipality part is taken once; gruppe and alle sum over municipalities and their
+  median/p10/p90 are over the municipality values. They exist at the levels kommune, gruppe and
+  alle (all buildings) only.
+- Group rows are computed in numpy rather than with DuckDB's quantile_cont: at national scale (≈ 70
+  million building values × 6 group levels) DuckDB's holistic aggregates took 30-45 s on two cores;
+  here the values of a key figure are ranked once and each level costs one integer sort
+  (`_group_stats`), the sums are added up once per finest group and rolled up. Tests check the
+  result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
+- The building rows are a view over `bygningsfakta` (one SELECT per key figure), not a table: at
+  national scale they are ≈ 70 million rows that would only repeat `bygningsfakta` with a division.
+- The rolling year is built in numpy from the quarters sorted by building and quarter (row i-3..i),
+  which is several times faster than 60 SQL window functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from noegletal import energy, model
+from noegletal.definitions import Definitions, KeyFigure
+
+MART_COLUMNS: list[str] = [
+    "periode", "vindue", "niveau", "kommunekode", "enhed", "kategori", "noegletal", "vaerdi", "taeller", "naevner",
+    "antal_bygninger", "median", "p10", "p90", "definitioner_version",
+]
+INTERNAL_COLUMNS: list[str] = ["udeladt", "udeladt_aarsag"]
+WINDOWS: tuple[str, ...] = ("kvartal", "loebende_aar")
+LEVELS: tuple[str, ...] = ("bygning", "kategori", "kommune", "gruppe", "alle")
+FACT_KEYS: list[str] = [
+    "kommunekode", "bygning_id", "ejendom_id", "navn", "kategori", "anvendelseskode", "opfoerelsesaar",
+    "ejerforhold", "periode", "vindue",
+]
+ENERGY_COLUMNS: list[str] = ["w_pct", "gd_actual", "gd_normal"]
+GROUP_TABLE = "noegletal_grupper"
+MART_VIEW = "noegletal"
+FACTS_TABLE = "bygningsfakta"
+
+# Columns that describe the municipality, not a building (from the `kommuner` table).
+MUNICIPAL_COLUMNS: frozenset[str] = frozenset({"befolkning"})
+# Derived building columns the sheet may use, as SQL over the submission (b = bygninger).
+DERIVED_SQL: dict[str, str] = {
+    "lejet_areal_m2": "CASE WHEN b.ejerforhold = 'lejet' THEN b.bruttoareal_m2 ELSE 0 END",
+}
+# Computed after windowing: heat corrected with the window's degree days.
+NORMALISED_HEAT = "varme_normaliseret_kwh"
+
+QUANTILES: tuple[tuple[str, float], ...] = (("p10", 0.1), ("median", 0.5), ("p90", 0.9))
+# The group levels: (niveau, unit the groups are made of, split by category).
+GROUP_SPECS: tuple[tuple[str, str | None, bool], ...] = (
+    ("kategori", "kommune", True),
+    ("kommune", "kommune", False),
+    ("gruppe", "gruppe", True),
+    ("gruppe", "gruppe", False),
+    ("alle", None, True),
+    ("alle", None, False),
+)
+
+
+class KeyFigureError(Exception):
+    """The mart cannot be built (no data, a broken definition, missing degree days); Danish message."""
+
+
+def _text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def quarter_index(periode: str) -> int:
+    """'2026Q3' -> 2026 * 4 + 2: consecutive quarters are consecutive integers."""
+    year, quarter = model.parse_period(periode)
+    return year * 4 + quarter - 1
+
+
+def period_index(periode) -> np.ndarray:
+    """`quarter_index` of every element (parsed once per distinct value: text is slow to parse)."""
+    return _codes(pd.Series(periode), quarter_index)
+
+
+def _codes(values: pd.Series, code_of) -> np.ndarray:
+    """code_of(value) for every element, computed once per distinct value."""
+    positions, uniques = pd.factorize(values)
+    return np.array([code_of(u) for u in uniques], dtype=np.int64)[positions]
+
+
+# --------------------------------------------------------------------------------------------------
+# Columns of the facts
+# --------------------------------------------------------------------------------------------------
+
+
+def fact_columns(defs: Definitions) -> list[str]:
+    """The numeric building columns of `bygningsfakta`, in the order of the definitions sheet."""
+    return [c for c in defs.kolonner if c not in MUNICIPAL_COLUMNS]
+
+
+def _source_sql(column: str) -> str:
+    """SQL for a building column of one quarter (k = kvartal, b = bygninger)."""
+    if column in DERIVED_SQL:
+        return DERIVED_SQL[column]
+    if column == NORMALISED_HEAT:
+        return "CAST(NULL AS DOUBLE)"  # filled in after windowing
+    for table, alias in (("kvartal", "k"), ("bygninger", "b")):
+        if any(c.id == column and c.type == "number" for c in model.TABLES[table]):
+            return f"{alias}.{column}"
+    raise KeyFigureError(
+        f"Kolonnen '{column}' i definitionsarket findes hverken i indberetningerne eller blandt de afledte "
+        f"kolonner ({', '.join([*DERIVED_SQL, NORMALISED_HEAT, *MUNICIPAL_COLUMNS])}); den kan ikke beregnes."
+    )
+
+
+def _is_municipal(defs: Definitions, kf: KeyFigure) -> bool:
+    """Whether a key figure uses a municipality column (and so has the municipality as unit)."""
+    parts = {p: set(defs.expression(kf.id, p).columns) for p in ("taeller", "naevner")}
+    for part, cols in parts.items():
+        if cols & MUNICIPAL_COLUMNS and cols - MUNICIPAL_COLUMNS:
+            raise KeyFigureError(
+                f"Nøgletallet '{kf.id}': {part} blander kommunetal ({', '.join(sorted(cols & MUNICIPAL_COLUMNS))}) "
+                f"og bygningstal ({', '.join(sorted(cols - MUNICIPAL_COLUMNS))}); det kan ikke beregnes."
+            )
+    municipal = [p for p, cols in parts.items() if cols and cols <= MUNICIPAL_COLUMNS]
+    if len(municipal) == 2:
+        raise KeyFigureError(f"Nøgletallet '{kf.id}' bygger kun på kommunetal; det har ingen bygninger at lægge sammen.")
+    if municipal and {"bygning", "kategori"} & set(kf.niveauer):
+        raise KeyFigureError(
+            f"Nøgletallet '{kf.id}' bygger på et kommunetal og kan kun have niveauerne kommune, gruppe og alle "
+            f"(definitionsarket har {', '.join(kf.niveauer)})."
+        )
+    return bool(municipal)
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. Building facts
+# --------------------------------------------------------------------------------------------------
+
+
+def _quarters_sql(defs: Definitions) -> str:
+    """The building quarters (window kvartal), sorted by building and quarter."""
+    w_default = " ".join(f"WHEN {_text(c)} THEN {float(w)!r}" for c, w in defs.w_default().items())
+    numeric = ",\n      ".join(f"{_source_sql(c)} AS {c}" for c in fact_columns(defs))
+    # newest revision of every municipality x quarter (the store's latest-revision rule)
+    return f"""
+    WITH latest AS (
+      SELECT indberetning_id, periode FROM indberetninger
+      QUALIFY revision = max(revision) OVER (PARTITION BY kommunekode, periode)
+    )
+    SELECT b.kommunekode, b.bygning_id, b.ejendom_id, b.navn,
+      coalesce(b.kategori, c.kategori, 'oevrige') AS kategori,
+      b.anvendelseskode, b.opfoerelsesaar, b.ejerforhold, i.periode, 'kvartal' AS vindue,
+      CAST(substr(i.periode, 1, 4) AS INTEGER) * 4 + CAST(substr(i.periode, 6, 1) AS INTEGER) - 1 AS _t,
+      {numeric},
+      CAST(coalesce(b.varmeandel_vejruafhaengig_pct,
+               CASE coalesce(b.kategori, c.kategori, 'oevrige') {w_default} END) AS DOUBLE) AS w_pct
+    FROM latest i
+    JOIN bygninger b ON b.indberetning_id = i.indberetning_id
+    JOIN kvartal k ON k.indberetning_id = i.indberetning_id AND k.bygning_id = b.bygning_id
+    LEFT JOIN bbr_koder c ON c.anvendelseskode = b.anvendelseskode
+    ORDER BY b.kommunekode, b.bygning_id, _t
+    """
+
+
+def _add_rolling_year(quarters: pd.DataFrame, t: np.ndarray, defs: Definitions) -> pd.DataFrame:
+    """The quarters (window kvartal) followed by the rows of window loebende_aar.
+
+    A rolling-year row exists for every quarter P of a building that also reported P-1, P-2 and
+    P-3. `quarters` is sorted by building and quarter, so those are the rows i-3..i. Flows are
+    summed and stocks averaged; NaN + x = NaN makes a column missing for the year when any of the
+    four quarters misses it. Name, category, w etc. are those of quarter P.
+    """
+    n = len(quarters)
+    kom = quarters["kommunekode"].to_numpy()
+    byg = quarters["bygning_id"].reset_index(drop=True)
+    same_byg = byg.iloc[3:].reset_index(drop=True).eq(byg.iloc[:-3].reset_index(drop=True)).to_numpy()
+    end = np.flatnonzero((kom[3:] == kom[:-3]) & same_byg & (t[3:] - t[:-3] == 3)) + 3
+    summed = [c for c in fact_columns(defs) if c != NORMALISED_HEAT]
+    # one row per output row: the quarter itself, then quarter P of every rolling year
+    facts = quarters.drop(columns=summed).take(np.concatenate([np.arange(n), end])).reset_index(drop=True)
+    window = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(len(end), dtype=np.int64)])
+    facts["vindue"] = _text_column(window, list(WINDOWS)).to_pandas()
+    # in place into preallocated arrays: fresh memory is slow to touch, and this is 18 columns × 4 quarters
+    previous, part = [end - k for k in (1, 2, 3)], np.empty(len(end))
+    for c in summed:
+        x = quarters[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        column = np.empty(n + len(end))
+        column[:n] = x
+        year = column[n:]
+        np.take(x, end, out=year)
+        for rows in previous:
+            np.take(x, rows, out=part)
+            year += part
+        if defs.kolonner[c].aggregering == "gennemsnit":
+            year /= 4
+        facts[c] = column
+    return facts[list(quarters.columns)]
+
+
+def building_facts(store, defs: Definitions) -> pd.DataFrame:
+    """The `bygningsfakta` frame (both windows) with corrected heat and the window's degree days.
+
+    Raises KeyFigureError for an empty database or missing degree days.
+    """
+    if not len(store.query("SELECT 1 FROM indberetninger LIMIT 1")):
+        raise KeyFigureError(
+            "Der er ingen indberetninger i databasen. Indlæs først med 'noegletal ingest' "
+            "(eller lav en demodatabase med 'noegletal demo')."
+        )
+    integers = {pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}  # nullable, not float with NaN
+    quarters = store.con.sql(_quarters_sql(defs)).to_arrow_table().to_pandas(types_mapper=integers.get)
+    quarters["kommunekode"] = quarters["kommunekode"].astype("int64")
+    facts = _add_rolling_year(quarters, quarters.pop("_t").to_numpy(dtype=np.int64), defs)
+
+    periods = sorted(quarters["periode"].unique())
+    heat_quarters = quarters.loc[quarters["varme_kwh"].notna(), "periode"].unique()
+    try:
+        gd = energy.window_degree_days(store, periods, required=[(p, "kvartal") for p in heat_quarters])
+    except energy.MissingDegreeDaysError as e:
+        raise KeyFigureError(str(e)) from None
+    # the window's degree days on every row: a (period x window) table looked up by position
+    positions, uniques = pd.factorize(facts["periode"])
+    window = (facts["vindue"] == "loebende_aar").to_numpy().astype(np.int64)
+    for k in ("gd_actual", "gd_normal"):
+        table = gd.pivot(index="periode", columns="vindue", values=k).reindex(index=uniques, columns=list(WINDOWS))
+        facts[k] = table.to_numpy(dtype=np.float64)[positions, window]
+    try:
+        facts[NORMALISED_HEAT] = energy.normalise_heat(
+            facts["varme_kwh"], facts["gd_actual"], facts["gd_normal"], facts["w_pct"]
+        ).to_numpy()
+    except ValueError as e:
+        raise KeyFigureError(f"Graddagekorrektion: {e}") from None
+    return facts  # columns: FACT_KEYS, fact_columns(defs), ENERGY_COLUMNS
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Exclusions
+# --------------------------------------------------------------------------------------------------
+
+
+def exclusions(facts: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(udeladt, udeladt_aarsag) for every facts row.
+
+    A finding of severity `fejl` in quarter Q blocks the building's window `kvartal` of Q and its
+    rolling years ending in Q..Q+3 (every window that includes Q). The reason names the quarter, the
+    rule and the column, e.g. "fejl i 2026Q1: enhed_1000 (varme_kwh)"; details are in the table `fund`.
+    """
+    n = len(facts)
+    udeladt = np.zeros(n, dtype=bool)
+    aarsag = np.full(n, None, dtype=object)
+    fejl = findings[findings["alvor"] == "fejl"] if len(findings) else findings
+    if not len(fejl):
+        return udeladt, aarsag
+    fejl = pd.DataFrame({
+        "kommunekode": fejl["kommunekode"].astype("int64").to_numpy(),
+        "bygning_id": fejl["bygning_id"].astype(str).to_numpy(),
+        "t": period_index(fejl["periode"]),
+        "tekst": (
+            "fejl i " + fejl["periode"].astype(str) + ": " + fejl["regel"].astype(str)
+            + np.where(fejl["kolonne"].notna(), " (" + fejl["kolonne"].astype(str) + ")", "")
+        ).to_numpy(),
+    })
+    windows = pd.concat(
+        [fejl.assign(vindue="kvartal")]
+        + [fejl.assign(vindue="loebende_aar", t=fejl["t"] + k) for k in range(4)],
+        ignore_index=True,
+    )
+    reasons = (
+        windows.drop_duplicates().sort_values(["t", "tekst"])
+        .groupby(["kommunekode", "bygning_id", "t", "vindue"], as_index=False)["tekst"].agg("; ".join)
+    )
+    # only rows of the affected buildings need the (string) join
+    candidate = np.flatnonzero(facts["bygning_id"].isin(reasons["bygning_id"].unique()).to_numpy())
+    rows = pd.DataFrame({
+        "row": candidate,
+        "kommunekode": facts["kommunekode"].to_numpy()[candidate],
+        "bygning_id": facts["bygning_id"].astype(str).to_numpy()[candidate],
+        "t": period_index(facts["periode"].to_numpy()[candidate]),
+        "vindue": facts["vindue"].astype(str).to_numpy()[candidate],
+    }).merge(reasons, on=["kommunekode", "bygning_id", "t", "vindue"], how="inner")
+    udeladt[rows["row"].to_numpy()] = True
+    aarsag[rows["row"].to_numpy()] = rows["tekst"].to_numpy()
+    return udeladt, aarsag
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Group rows
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """How the facts rows map to windows, periods and municipalities (all as small integers)."""
+
+    t_min: int  # period index of the first quarter
+    n_periods: int
+    kommuner: np.ndarray  # the municipality codes present, sorted
+    gruppe: np.ndarray  # kommunegruppe code of each of `kommuner`
+
+    @property
+    def n_slots(self) -> int:
+        """Window x period combinations: slot = window * n_periods + (period index - t_min)."""
+        return len(WINDOWS) * self.n_periods
+
+    @property
+    def n_gruppe(self) -> int:
+        return int(self.gruppe.max()) + 1 if len(self.gruppe) else 1
+
+
+@dataclass
+class Units:
+    """The members of the group figures of one key figure: one row per building (or municipality) and window."""
+
+    slot: np.ndarray  # see Layout.n_slots
+    kommune: np.ndarray  # position in Layout.kommuner
+    kategori: np.ndarray  # position in model.CATEGORIES (0 for municipality units)
+    taeller: np.ndarray
+    naevner: np.ndarray
+    antal: np.ndarray  # buildings behind the unit (1 for a building)
+
+
+def layout_of(store, facts: pd.DataFrame) -> Layout:
+    t = period_index(facts["periode"]) if len(facts) else np.array([0])
+    kommuner = np.unique(facts["kommunekode"].to_numpy()) if len(facts) else np.array([], dtype=np.int64)
+    groups = store.query("SELECT kommunekode, kommunegruppe_kode FROM kommuner")
+    gruppe_of = {int(k): int(g) for k, g in zip(groups["kommunekode"], groups["kommunegruppe_kode"]) if pd.notna(g)}
+    gruppe = np.array([gruppe_of.get(int(k), 0) for k in kommuner], dtype=np.int64)
+    return Layout(t_min=int(t.min()), n_periods=int(t.max() - t.min() + 1), kommuner=kommuner, gruppe=gruppe)
+
+
+def _row_keys(facts: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
+    """Integer keys of every facts row for `Units`."""
+    window = _codes(facts["vindue"], list(WINDOWS).index)
+    kategori = _codes(facts["kategori"], _category_position)
+    return {
+        "slot": window * layout.n_periods + period_index(facts["periode"]) - layout.t_min,
+        "kommune": np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy()),
+        "kategori": kategori,
+    }
+
+
+def _category_position(kategori: str) -> int:
+    if kategori not in model.CATEGORIES:
+        raise KeyFigureError(f"Ukendt kategori '{kategori}' i bygningsfakta (kendte: {', '.join(model.CATEGORIES)}).")
+    return model.CATEGORIES.index(kategori)
+
+
+def _sort_order(v: np.ndarray) -> np.ndarray:
+    """A permutation that sorts the float array `v` (no NaN) ascending, exactly.
+
+    np.argsort on floats is 2-3 times slower than np.sort on integers, so each value's
+    order-preserving bit pattern, with its last bits replaced by the element's position, is sorted as
+    one integer. Values that differ only in those last bits (a relative difference below 2^-30 for
+    4 million values, e.g. the same ratio computed from different numbers) can then be out of order;
+    those runs are put in exact order afterwards. Equal values may come in any order.
+    """
+    n = len(v)
+    index_bits = np.uint64(max(1, (n - 1).bit_length()))
+    bits = v.view(np.uint64)
+    keys = bits ^ np.uint64(1 << 63)  # order-preserving: set the sign bit of positives ...
+    negative = np.signbit(v)  # also -0.0
+    keys[negative] = ~bits[negative]  # ... and flip all bits of negatives
+    keys >>= index_bits
+    keys <<= index_bits
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    order = (keys & ((np.uint64(1) << index_bits) - np.uint64(1))).view(np.int64)
+    vs = v[order]
+    down = vs[1:] < vs[:-1]
+    if down.any():
+        cut = keys >> index_bits
+        run = np.concatenate([[0], np.cumsum(cut[1:] != cut[:-1])])  # runs of equal cut patterns
+        pos = np.flatnonzero(np.isin(run, run[1:][down]))  # all positions of the runs with a step down
+        order[pos] = order[pos[np.lexsort((vs[pos], run[pos]))]]  # sort each run by exact value
+    return order
+
+
+def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
+    """Sums, counts and quantiles of the unit values for every group level in `specs`.
+
+    Returns per level a dict of arrays: slot, base (municipality position, kommunegruppe code or 0),
+    kategori (position or -1 for all), taeller, naevner, antal_bygninger, p10, median, p90, plus
+    niveau and unit. Sums are added up once per finest group (slot, municipality, category) and
+    rolled up from there. For the quantiles the values are ranked once; per level one integer sort
+    of (group << bits | rank) puts every group's values in order, so the quantiles are read off at
+    the group's offsets.
+    """
+    n = len(units.taeller)
+    if n == 0:
+        return []
+    v = units.taeller / units.naevner
+    order = _sort_order(v)
+    v_sorted = v[order]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    rank_bits = max(1, (n - 1).bit_length())
+    rank_mask = (1 << rank_bits) - 1
+
+    n_kom, n_cat = len(layout.kommuner), len(model.CATEGORIES)
+    n_fine = layout.n_slots * n_kom * n_cat
+    fine = (units.slot * n_kom + units.kommune) * n_cat + units.kategori
+    fine_sums = {
+        "count": np.bincount(fine, minlength=n_fine),
+        "taeller": np.bincount(fine, weights=units.taeller, minlength=n_fine),
+        "naevner": np.bincount(fine, weights=units.naevner, minlength=n_fine),
+        "antal_bygninger": np.bincount(fine, weights=units.antal, minlength=n_fine),
+    }
+    cell = np.arange(n_fine)
+    cell_kat, cell_kom, cell_slot = cell % n_cat, (cell // n_cat) % n_kom, cell // (n_cat * n_kom)
+
+    out = []
+    key = np.empty(n, dtype=np.int64)
+    for niveau, unit, by_kategori in specs:
+        n_base = {"kommune": n_kom, "gruppe": layout.n_gruppe, None: 1}[unit]
+        n_sub = n_cat if by_kategori else 1
+        n_groups = layout.n_slots * n_base * n_sub
+        if (n_groups << rank_bits) >= 2**63:
+            raise KeyFigureError("For mange grupper og værdier til at beregne fraktiler i én omgang.")
+        # group id = (slot * n_base + base) * n_sub + category, for the fine cells and for every unit
+        cell_base = {"kommune": cell_kom, "gruppe": layout.gruppe[cell_kom], None: 0}[unit]
+        cell_group = (cell_slot * n_base + cell_base) * n_sub + (cell_kat if by_kategori else 0)
+        sums = {k: np.bincount(cell_group, weights=a, minlength=n_groups) for k, a in fine_sums.items()}
+        counts = sums.pop("count").round().astype(np.int64)
+        np.take(cell_group, fine, out=key)  # every unit's group id
+        key <<= rank_bits
+        key |= rank
+        key.sort()
+        present = np.flatnonzero(counts)
+        c = counts[present]
+        start = (np.cumsum(counts) - counts)[present]
+        row = {
+            "niveau": niveau,
+            "unit": unit,
+            "slot": present // (n_base * n_sub),
+            "base": (present // n_sub) % n_base,
+            "kategori": present % n_sub if by_kategori else np.full(len(present), -1),
+            "taeller": sums["taeller"][present],
+            "naevner": sums["naevner"][present],
+            "antal_bygninger": sums["antal_bygninger"][present].round().astype(np.int64),
+        }
+        for name, p in QUANTILES:
+            h = (c - 1) * p
+            lo = np.floor(h).astype(np.int64)
+            hi = np.minimum(lo + 1, c - 1)
+            a = v_sorted[key[start + lo] & rank_mask]
+            b = v_sorted[key[start + hi] & rank_mask]
+            row[name] = a + (b - a) * (h - lo)
+        out.append(row)
+    return out
+
+
+def _evaluate(con, sql: str, source: str) -> np.ndarray:
+    """An expression (`Expression.sql()`) for every row of `source`, NULL as NaN, in row order."""
+    table = con.sql(f"SELECT CAST({sql} AS DOUBLE) AS x FROM {source}").to_arrow_table()
+    return table.column("x").to_numpy().astype(np.float64, copy=False)
+
+
+def group_rows(store, facts: pd.DataFrame, udeladt: np.ndarray, defs: Definitions) -> pd.DataFrame:
+    """All group rows of the mart (levels kategori, kommune, gruppe, alle) for every key figure."""
+    layout = layout_of(store, facts)
+    keys = _row_keys(facts, layout)
+    con = store.con
+    stats, last = [], ("", None)
+    con.register("_fakta", facts)
+    con.register("_kommuner", store.query("SELECT * FROM kommuner"))
+    try:
+        for kf in defs.noegletal:
+            specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
+            if _is_municipal(defs, kf):
+                units = _municipal_units(con, defs, kf, keys, udeladt, layout)
+                specs = [s for s in specs if not s[2]]  # a municipality unit has no category
+            else:
+                t = _evaluate(con, defs.expression(kf.id, "taeller").sql(), "_fakta")
+                n_sql = defs.expression(kf.id, "naevner").sql()
+                if n_sql != last[0]:  # most key figures share the denominator (bruttoareal_m2)
+                    last = (n_sql, _evaluate(con, n_sql, "_fakta"))
+                n = last[1]
+                ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
+                units = Units(**{k: a[ok] for k, a in keys.items()}, taeller=t[ok], naevner=n[ok],
+                              antal=np.ones(len(ok)))
+            stats += [{**row, "noegletal": kf.id} for row in _group_stats(units, layout, specs)]
+    finally:
+        con.unregister("_fakta")
+        con.unregister("_kommuner")
+    return _mart_frame(stats, layout, defs)
+
+
+def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layout: Layout) -> Units:
+    """One unit per municipality and window: the building part summed, the municipality part taken once."""
+    n_kom = len(layout.kommuner)
+    size = layout.n_slots * n_kom
+    slot_kommune = keys["slot"] * n_kom + keys["kommune"]
+    parts, counts = {}, np.zeros(size, dtype=np.int64)
+    for part in ("taeller", "naevner"):
+        expr = defs.expression(kf.id, part)
+        if expr.columns and set(expr.columns) <= MUNICIPAL_COLUMNS:
+            per = con.sql(f"SELECT kommunekode, CAST({expr.sql()} AS DOUBLE) AS x FROM _kommuner").df()
+            lookup = dict(zip(per["kommunekode"].astype(int), per["x"]))
+            parts[part] = np.tile([lookup.get(int(k), np.nan) for k in layout.kommuner], layout.n_slots)
+        else:
+            x = _evaluate(con, expr.sql(), "_fakta")
+            ok = ~np.isnan(x) & ~udeladt
+            parts[part] = np.bincount(slot_kommune[ok], weights=x[ok], minlength=size)
+            counts = np.bincount(slot_kommune[ok], minlength=size)
+    idx = np.flatnonzero((counts > 0) & ~np.isnan(parts["taeller"]) & (parts["naevner"] > 0))
+    return Units(
+        slot=idx // n_kom, kommune=idx % n_kom, kategori=np.zeros(len(idx), dtype=np.int64),
+        taeller=parts["taeller"][idx], naevner=parts["naevner"][idx], antal=counts[idx].astype(np.float64),
+    )
+
+
+def _text_column(codes: np.ndarray, labels: list[str]) -> pa.Array:
+    """labels[codes] as an Arrow text column (code -1 -> NULL) without building Python strings per row."""
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string())).cast(pa.string())
+
+
+def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.DataFrame:
+    """The group rows as a frame with the mart's columns, from `_group_stats`' integer keys."""
+    if not stats:
+        return _empty_mart()
+    periods = [f"{(layout.t_min + i) // 4}Q{(layout.t_min + i) % 4 + 1}" for i in range(layout.n_periods)]
+    figures = [kf.id for kf in defs.noegletal]
+    levels = ["kategori", "kommune", "gruppe", "alle"]
+    gruppe_labels = [f"kommunegruppe_{g}" for g in range(layout.n_gruppe)]
+    kommune_labels = [str(k) for k in layout.kommuner]
+    col = {k: np.concatenate([r[k] for r in stats]) for k in (
+        "slot", "base", "kategori", "taeller", "naevner", "antal_bygninger", "p10", "median", "p90")}
+    stat = np.concatenate([np.full(len(r["slot"]), i) for i, r in enumerate(stats)])  # row -> its stats entry
+    niveau = np.array([levels.index(r["niveau"]) for r in stats])[stat]
+    figure = np.array([figures.index(r["noegletal"]) for r in stats])[stat]
+    by_kommune = niveau <= levels.index("kommune")
+    # enhed: the category (kategori level), the municipality code, the group id or "alle"
+    enhed_labels = [*model.CATEGORIES, *kommune_labels, *gruppe_labels, "alle"]
+    enhed = np.select(
+        [niveau == 0, niveau == 1, niveau == 2],
+        [col["kategori"], len(model.CATEGORIES) + col["base"], len(model.CATEGORIES) + len(kommune_labels) + col["base"]],
+        default=len(enhed_labels) - 1,
+    )
+    kommunekode = layout.kommuner[np.where(by_kommune, col["base"], 0)]
+    table = pa.table({
+        "periode": _text_column(col["slot"] % layout.n_periods, periods),
+        "vindue": _text_column(col["slot"] // layout.n_periods, list(WINDOWS)),
+        "niveau": _text_column(niveau, levels),
+        "kommunekode": pa.array(kommunekode, mask=~by_kommune, type=pa.int64()),
+        "enhed": _text_column(enhed, enhed_labels),
+        "kategori": _text_column(col["kategori"], list(model.CATEGORIES)),
+        "noegletal": _text_column(figure, figures),
+        "vaerdi": col["taeller"] / col["naevner"],
+        "taeller": col["taeller"],
+        "naevner": col["naevner"],
+        "antal_bygninger": col["antal_bygninger"],
+        "median": col["median"],
+        "p10": col["p10"],
+        "p90": col["p90"],
+    })
+    out = table.to_pandas()
+    out["kommunekode"] = out["kommunekode"].astype("Int64")
+    out["definitioner_version"] = defs.version
+    out["udeladt"] = False
+    out["udeladt_aarsag"] = pd.Series(np.nan, index=out.index, dtype="str")
+    return out[[*MART_COLUMNS, *INTERNAL_COLUMNS]]
+
+
+def _empty_mart() -> pd.DataFrame:
+    types = {"kommunekode": "Int64", "antal_bygninger": "int64", "udeladt": "bool"}
+    floats = {"vaerdi", "taeller", "naevner", "median", "p10", "p90"}
+    return pd.DataFrame({
+        c: pd.Series(dtype=types.get(c, "float64" if c in floats else "str"))
+        for c in [*MART_COLUMNS, *INTERNAL_COLUMNS]
+    })
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Building rows and the mart view
+# --------------------------------------------------------------------------------------------------
+
+
+def building_figures(defs: Definitions) -> list[KeyFigure]:
+    return [kf for kf in defs.noegletal if "bygning" in kf.niveauer and not _is_municipal(defs, kf)]
+
+
+def mart_view_sql(defs: Definitions) -> str:
+    """The whole mart: the stored group rows plus one SELECT of building rows per key figure.
+
+    Building rows are `bygningsfakta` rows with a value (numerator reported, denominator > 0); the
+    expressions are the definitions sheet's, so the view always matches the stored version.
+    """
+    cols = ", ".join([*MART_COLUMNS, *INTERNAL_COLUMNS])
+    selects = [f"SELECT {cols} FROM {GROUP_TABLE}"]
+    for kf in building_figures(defs):
+        t_sql = defs.expression(kf.id, "taeller").sql()
+        n_sql = defs.expression(kf.id, "naevner").sql()
+        selects.append(
+            f"SELECT periode, vindue, 'bygning' AS niveau, kommunekode, bygning_id AS enhed, kategori, "
+            f"{_text(kf.id)} AS noegletal, taeller / naevner AS vaerdi, taeller, naevner, "
+            "CAST(NULL AS BIGINT) AS antal_bygninger, CAST(NULL AS DOUBLE) AS median, CAST(NULL AS DOUBLE) AS p10, "
+            f"CAST(NULL AS DOUBLE) AS p90, {_text(defs.version)} AS definitioner_version, udeladt, udeladt_aarsag "
+            f"FROM (SELECT *, CAST({t_sql} AS DOUBLE) AS taeller, CAST({n_sql} AS DOUBLE) AS naevner FROM {FACTS_TABLE}) "
+            "WHERE taeller IS NOT NULL AND naevner > 0"
+        )
+    return "\nUNION ALL\n".join(selects)

@@ -1,0 +1,864 @@
+"""Data-quality checks ("fejlstøvsugning"): findings on the building data, as first-class output.
+
+`find(store, facts, defs)` runs every rule on the windowed building facts (the `bygningsfakta`
+frame, both windows) before group figures are built. `compute` stores the result as the table
+`fund`; the key-figure engine leaves a building out of the group figures of every window that
+includes a quarter with a finding of severity `fejl`. `advarsel` is shown for review only.
+`print_findings` prints the stored table for `noegletal quality [PERIODE]`.
+
+Rules (id, severity, what triggers it; the Danish explanation templates are in `RULES`). "Quarter"
+rules look at the submitted values of window `kvartal`; the range and outlier rules at the building
+key figures (taeller / naevner, evaluated from the definitions sheet with DuckDB).
+
+| id                  | alvor    | trigger |
+|---------------------|----------|---------|
+| inkonsistent_areal  | fejl     | tomt_areal_m2 > bruttoareal_m2 (ingest blocks it; older data may have it) |
+| udgift_uden_areal   | fejl     | costs reported, but bruttoareal_m2 missing or 0 |
+| enhed_1000          | fejl     | varme_kwh, el_kwh or vand_m3 per m² (annualised) is 1/200–1/5000, or 200–5000 times, the building's own level (median of its previous four quarters) or the category's median in the quarter: kWh/MWh, Wh/kWh or m³/litre slips. A value within a factor 20 of the category median is never a slip (so the quarter after a slipped first quarter is not one) |
+| nul_el              | fejl     | el_kwh exactly 0 in a building ≥ 500 m² in use (under half vacant, brugere not 0) |
+| interval_groft      | fejl     | an energy or water key figure of the quarter, annualised, more than 5 times outside the category's plausible range |
+| nul_varme           | advarsel | varme_kwh exactly 0 in a building ≥ 500 m² in use, outside summer (Q3 has 131 of 3112 normal degree days); heat pumps and heat included in rent exist, so it does not block |
+| spring              | advarsel | a regular flow (heat, electricity, water, cleaning, utilities, technical operation, administration, rent) or a stock (m², users) is more than 3 times above, or below 1/3 of, every one of the building's values in the previous four quarters |
+| manglende_kvartal   | advarsel | the building is in the quarter's bygninger without values in kvartal (no row, or every value empty), or has values in the quarters before and after but is missing from the municipality's submission for the quarter |
+| kategori_skift      | advarsel | the building's category differs from its previous quarter |
+| brugere_nul         | advarsel | brugere reported as 0 while the building has costs (skews the per-user figures) |
+| interval_aar        | advarsel | a building value of the rolling year outside the category's plausible range |
+| interval_kvartal    | advarsel | a building value of the quarter outside the category's plausible range: stock figures always; energy and water (annualised, with 25 % slack) only while the building has no rolling year yet |
+| afvigende           | advarsel | robust outlier over the rolling year: abs(ln value − ln median) > 5 × 1,4826 × MAD (of the ln values) and at least a factor 2 from the median, among all buildings of the category (and ownership) in the quarter, at least 10 of them |
+
+Decisions and why:
+- `fejl` is reserved for rules that name a mechanism that cannot be real (a unit slip, vacant >
+  gross, costs without area, no electricity in a large building in use, energy far outside
+  physics). A statistical outlier can be real (a swimming pool among sports halls), so `afvigende`
+  never blocks, and neither do the plain range rules (the ranges say "worth a question").
+- Ranges in the definitions sheet are annual. In window `loebende_aar` they apply as they are. In
+  window `kvartal` only figures whose flows are measured energy or water are checked (costs are
+  lumpy: a roof repaired in one quarter is real; degree-day corrected heat is made for whole
+  heating seasons and explodes in a summer quarter with few actual degree days). A quarter is annualised by its share of a normal year:
+  heat by `w/4 + (1 − w) · GD_normal,quarter / GD_normal,year` (the weather-independent share w spread
+  evenly over the year, the rest following the normal year's degree days, so a mild quarter
+  gives a mild year, as a measured year would), electricity and water × 4. On the demo this is
+  within ±12 % of the building's actual rolling year (1st–99th percentile), hence the 25 % slack;
+  the calibrated annual check takes over as soon as the building has a rolling year. Stock
+  figures (m² per user, vacancy, grades) are checked in window `kvartal` only: the rolling year
+  merely averages them. A quarter with a zero in a flow of the figure is left to the nul_* rules.
+- Outliers are judged on the log scale (the key figures are ratios that spread multiplicatively),
+  on the rolling year only (no seasons, the calibrated comparison), for intensity figures only
+  (a flow per m² or per user: shares, grades and backlog are bounded or legitimately near zero),
+  and separately for rented and owned buildings (rent and the landlord's maintenance make them
+  two populations). The extra "factor 2" keeps tight groups, whose MAD is tiny, from flagging
+  ordinary differences.
+- Jumps and unit slips compare annualised intensities per m², heat scaled by the quarter's actual
+  degree days, so seasons and weather do not count as jumps. A jump must hold against every value
+  of the previous four quarters (not only the last one), so a single bad quarter gives one finding,
+  not a second one when the value returns to normal; flows are first divided by the category's
+  median in the same quarter, which removes seasons, price changes and weather shared by all.
+  Maintenance is not checked for jumps (it is lumpy by nature). A unit slip is no reference level.
+- One cause, one finding: in the same building and quarter, a finding is dropped when a finding of
+  higher priority (fejl before advarsel, then the order of `RULES`, then fewer columns, then the
+  definitions sheet's order) concerns one of the same submitted columns; a rolling-year finding is
+  dropped when a quarter finding on the same column exists in one of the window's four quarters
+  (the quarter finding names the cause). Derived columns are named by their source
+  (varme_normaliseret_kwh → varme_kwh).
+- `vaerdi` is what the rule judged: the submitted value for quarter rules, the building key figure
+  (annualised in window kvartal) for range and outlier rules. `noegletal` is set for key-figure
+  rules (and for brugere_nul: driftsudgift_pr_bruger), else NULL.
+
+Measured on the default demo (30 municipalities, 8 quarters, 153.000 building-quarters): all six
+planted errors that pass ingest are found by the intended rule (the seventh, vacant > gross, is
+rejected by ingest and found in `demo.malformed_example()`); the alarms that are not planted are
+all warnings, ≈ 770, nearly all `interval_aar` on demo buildings outside the sheet's ranges (rented
+buildings' operating cost above 1.200 kr./m², a reactive maintenance share above 80 %, heat above
+the category maximum). See tests/test_quality.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from noegletal import formatting, model
+from noegletal.definitions import Definitions, KeyFigure
+
+FINDING_COLUMNS: list[str] = [
+    "periode", "kommunekode", "bygning_id", "navn", "kategori", "kolonne", "vaerdi", "regel", "alvor",
+    "forklaring", "noegletal",
+]
+SEVERITIES: tuple[str, ...] = ("fejl", "advarsel")
+
+
+@dataclass(frozen=True)
+class Rule:
+    alvor: str  # "fejl" blocks the building from group figures, "advarsel" is for review
+    titel: str  # short Danish title for tables
+    tekst: str  # Danish explanation template (str.format fields named in each check)
+
+
+RULES: dict[str, Rule] = {
+    "inkonsistent_areal": Rule(
+        "fejl", "Tomt areal større end bruttoareal",
+        "Tomt areal ({tomt}) er større end bruttoarealet ({brutto}). Det kan ikke passe: ret et af de to arealer.",
+    ),
+    "udgift_uden_areal": Rule(
+        "fejl", "Udgifter uden areal",
+        "Der er indberettet udgifter ({udgift}), men intet bruttoareal. Uden areal kan udgiften ikke "
+        "regnes pr. m²: indberet bygningens bruttoareal.",
+    ),
+    "enhed_1000": Rule(
+        "fejl", "Forkert enhed (faktor 1.000)",
+        "{kolonne} er {vaerdi} i kvartalet, cirka {faktor} {retning} end {reference} ({forventet} i et "
+        "kvartal som dette). Er tallet indberettet i {forkert} i stedet for {enhed}?",
+    ),
+    "nul_el": Rule(
+        "fejl", "Elforbrug 0",
+        "Elforbruget er indberettet som 0 kWh for en bygning på {areal} i brug. En bygning i brug bruger "
+        "altid strøm. Et tomt felt betyder 'ikke indberettet', 0 betyder 'intet forbrug': indberet det "
+        "faktiske forbrug, eller lad feltet stå tomt.",
+    ),
+    "interval_groft": Rule(
+        "fejl", "Langt uden for det plausible",
+        "{noegletal} er {vaerdi} omregnet til helår ud fra kvartalet. For {kategori} er {min}–{max} "
+        "plausibelt, og værdien ligger mere end 5 gange uden for. Tjek forbrug, enhed og areal.",
+    ),
+    "nul_varme": Rule(
+        "advarsel", "Varmeforbrug 0",
+        "Varmeforbruget er indberettet som 0 kWh i {periode} for en bygning på {areal} i brug. Er "
+        "bygningen opvarmet på anden måde (fx varmepumpe på el)? Ellers: indberet forbruget, eller lad "
+        "feltet stå tomt, hvis det ikke kendes.",
+    ),
+    "spring": Rule(
+        "advarsel", "Spring fra kvartal til kvartal",
+        "{kolonne} er {vaerdi} i kvartalet: {faktor} gange {retning} end bygningens niveau i de fire "
+        "foregående kvartaler (nærmest: {reference}){saeson}. Er det en fejl eller en reel ændring?",
+    ),
+    "manglende_kvartal": Rule(
+        "advarsel", "Manglende kvartal",
+        "Bygningen {hvad}. Er kvartalets tal glemt?",
+    ),
+    "kategori_skift": Rule(
+        "advarsel", "Skift af kategori",
+        "Bygningen skifter kategori fra {fra} til {til} (anvendelseskode {kode_fra} → {kode_til}). Er "
+        "brugen reelt ændret? Sammenligningen med tidligere kvartaler er så ikke lige.",
+    ),
+    "brugere_nul": Rule(
+        "advarsel", "0 brugere, men udgifter",
+        "Brugere er indberettet som 0, men bygningen har udgifter ({udgift} i kvartalet). Det giver et "
+        "skævt nøgletal pr. bruger: lad feltet stå tomt, hvis bygningen ikke har faste brugere.",
+    ),
+    "interval_aar": Rule(
+        "advarsel", "Uden for plausibelt interval (løbende år)",
+        "{noegletal} er {vaerdi} for det løbende år til og med {periode}. For {kategori} forventes "
+        "{min}–{max}.",
+    ),
+    "interval_kvartal": Rule(
+        "advarsel", "Uden for plausibelt interval (kvartal)",
+        "{noegletal} er {vaerdi}{omregnet}. For {kategori} forventes {min}–{max}.",
+    ),
+    "afvigende": Rule(
+        "advarsel", "Afviger meget fra kategorien",
+        "{noegletal} er {vaerdi} ({vindue}): {faktor} gange {retning} end medianen for {kategori} i alle "
+        "kommuner ({median}). Så stor en afstand ses sjældent: tjek tallet.",
+    ),
+}
+
+# Thresholds (see the module docstring).
+UNIT_BAND = (200.0, 5000.0)  # a factor-1000 slip shows as a ratio between these
+CATEGORY_NORMAL_FACTOR = 20.0  # within this factor of the category median a value is no unit slip
+JUMP_FACTOR = 3.0
+JUMP_LAGS = 4
+GROSS_FACTOR = 5.0
+QUARTER_SLACK = 1.25  # an annualised quarter is only accurate to about ±12 % (1st–99th percentile)
+OUTLIER_Z = 5.0
+OUTLIER_MIN_GROUP = 10
+OUTLIER_MIN_FACTOR = 2.0  # and at least twice (or half) the median: tight groups have tiny MADs
+ZERO_MIN_AREA_M2 = 500.0
+ZERO_HEAT_MIN_NORMAL_GD = 300.0  # normal-year degree days of the quarter; Q3 has 131
+
+# Flows whose quarter value says something about the year: no lumpy costs, and no degree-day
+# corrected heat (the correction is made for heating seasons; a summer quarter with few actual
+# degree days can multiply the heat several times: 3.565 false alarms in 2016Q3 of the national demo).
+QUARTER_SAFE_FLOWS = frozenset({"varme_kwh", "el_kwh", "vand_m3"})
+UNIT_COLUMNS = {"varme_kwh": ("kWh", "MWh", "Wh"), "el_kwh": ("kWh", "MWh", "Wh"), "vand_m3": ("m³", "1.000 m³", "liter")}
+JUMP_FLOWS = ("varme_kwh", "el_kwh", "vand_m3", "rengoering_kr", "forsyning_kr", "teknisk_drift_kr",
+              "administration_kr", "husleje_kr")
+JUMP_STOCKS = ("bruttoareal_m2", "brugere")
+# Derived fact columns and the submitted column they come from (findings name submitted columns).
+SOURCE_COLUMN = {"varme_normaliseret_kwh": "varme_kwh", "lejet_areal_m2": "bruttoareal_m2"}
+COLUMN_NAMES_DA = {
+    "varme_kwh": "Varmeforbruget", "el_kwh": "Elforbruget", "vand_m3": "Vandforbruget",
+    "rengoering_kr": "Rengøringsudgiften", "forsyning_kr": "Forsyningsudgiften",
+    "teknisk_drift_kr": "Udgiften til teknisk drift", "administration_kr": "Udgiften til administration",
+    "husleje_kr": "Huslejen", "bruttoareal_m2": "Bruttoarealet", "brugere": "Antallet af brugere",
+}
+UNITS_DA = {"varme_kwh": "kWh", "el_kwh": "kWh", "vand_m3": "m³", "bruttoareal_m2": "m²", "brugere": "brugere"}
+
+# The columns of `bygningsfakta` that are read.
+TEXT_COLUMNS = ("kommunekode", "bygning_id", "navn", "kategori", "periode", "vindue")
+NUMERIC = (
+    "bruttoareal_m2", "tomt_areal_m2", "brugere", "varme_kwh", "el_kwh", "vand_m3", *model.COST_COLUMNS,
+    "tilstandsgrad", "indeklima", "efterslaeb_kr", "lejet_areal_m2", "varme_normaliseret_kwh",
+)
+FLOW_COLUMNS = ("varme_kwh", "varme_normaliseret_kwh", "el_kwh", "vand_m3", *model.COST_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------------------
+
+
+def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
+    """All findings for the building facts of both windows (columns `FINDING_COLUMNS`).
+
+    The heavy lifting runs in an in-memory DuckDB over the frame and on numeric numpy arrays with
+    integer keys; text is only made for the findings (national scale: 3,7 million fact rows).
+    """
+    normal = store.degree_days_normal()
+    gd_year = float(normal.sum())
+    con = duckdb.connect()
+    try:
+        con.register("facts_in", _input(facts))
+        con.execute(_facts_view_sql(defs, normal))
+        parts = [*_quarter_rules(con, defs, gd_year), _missing_quarters(store), _key_figure_checks(con, defs, gd_year)]
+    finally:
+        con.close()
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_findings()
+    return _finish(_with_names(_one_finding_per_cause(pd.concat(parts, ignore_index=True), defs), facts))
+
+
+def empty_findings() -> pd.DataFrame:
+    return _finish(pd.DataFrame({c: [] for c in [*FINDING_COLUMNS, "_t"]}))
+
+
+def print_findings(store, periode: str | None, console: Console, err_console: Console) -> int:
+    """`noegletal quality [PERIODE]`: the stored findings as tables, fejl first. Returns the exit code."""
+    if periode is not None:
+        try:
+            model.parse_period(periode)
+        except ValueError as e:
+            err_console.print(f"[bold red]Fejl:[/bold red] {e}")
+            return 1
+    if not store.has_table("fund"):
+        err_console.print("[bold red]Fejl:[/bold red] Der er ingen datakvalitetsfund i databasen. "
+                          "Kør først 'noegletal compute'.")
+        return 1
+    known = sorted(store.submissions()["periode"].astype(str).unique())
+    if periode is not None and periode not in known:
+        span = f"{known[0]}–{known[-1]}" if known else "ingen"
+        err_console.print(f"[bold red]Fejl:[/bold red] Kvartalet {periode} findes ikke i databasen "
+                          f"(indberettede kvartaler: {span}).")
+        return 1
+    where, params = ("WHERE periode = ?", [periode]) if periode else ("", [])
+    fund = store.query(f"SELECT * FROM fund {where} ORDER BY periode, kommunekode, bygning_id", params)
+    scope = formatting.period(periode) if periode else "alle kvartaler"
+    if fund.empty:
+        console.print(f"Ingen datakvalitetsfund for {scope}.")
+        return 0
+    names = store.municipalities().set_index("kommunekode")["navn"]
+    fund["kommune"] = fund["kommunekode"].map(lambda k: f"{names.get(int(k), '?')} ({int(k)})")
+    for alvor, title in (("fejl", "Fejl – bygningen udelades af gruppetal"), ("advarsel", "Advarsler – til gennemsyn")):
+        rows = fund[fund["alvor"] == alvor]
+        if rows.empty:
+            continue
+        table = Table(title=f"{title}: {len(rows)} fund ({scope})", show_lines=True, title_justify="left",
+                      expand=True)
+        if periode is None:
+            table.add_column("Kvartal", no_wrap=True)
+        for col, kw in (("Kommune", {"ratio": 1}), ("Bygning", {"ratio": 2}), ("Kolonne", {"ratio": 1}),
+                        ("Værdi", {"justify": "right", "no_wrap": True}), ("Regel", {"ratio": 1}),
+                        ("Forklaring", {"ratio": 5})):
+            table.add_column(col, overflow="fold", **kw)  # fold long ids rather than cut them off
+        for r in rows.itertuples(index=False):
+            cells = [r.kommune, f"{r.navn} ({r.bygning_id})", r.kolonne if isinstance(r.kolonne, str) else "–",
+                     _da(r.vaerdi), r.regel, r.forklaring]
+            table.add_row(*([r.periode] if periode is None else []), *cells)
+        console.print(table)
+    counts = fund.groupby(["alvor", "regel"]).size()
+    summary = ", ".join(f"{r} ({RULES[r].titel if r in RULES else r}): {n}" for (_, r), n in counts.items())
+    console.print(f"I alt {len(fund)} fund ({(fund['alvor'] == 'fejl').sum()} fejl). {summary}.")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Preparation
+# --------------------------------------------------------------------------------------------------
+
+
+def _input(facts: pd.DataFrame) -> pd.DataFrame:
+    """The facts with a row number; optional numeric columns that are absent read as NULL."""
+    missing = [c for c in TEXT_COLUMNS if c not in facts]
+    if missing:
+        raise ValueError(f"bygningsfakta mangler kolonnerne {', '.join(missing)}")
+    optional = {c: np.nan for c in (*NUMERIC, "anvendelseskode", "w_pct", "gd_actual", "gd_normal") if c not in facts}
+    return facts.assign(**optional, _row=np.arange(len(facts)))  # copy-on-write: no data is copied
+
+
+def _facts_view_sql(defs: Definitions, normal: pd.Series) -> str:
+    """View `f`: numbers as DOUBLE, integer keys, quarter index `_t`, w and degree days filled in."""
+    quarter = "CAST(substr(CAST(periode AS VARCHAR), 6, 1) AS INTEGER)"
+    normal_q = " ".join(f"WHEN {q} THEN {float(sum(normal[m] for m in range(3 * q - 2, 3 * q + 1)))}" for q in range(1, 5))
+    gd_normal = f"CASE WHEN gd_normal > 0 THEN gd_normal WHEN vindue = 'kvartal' THEN CASE {quarter} {normal_q} END END"
+    w_default = " ".join(f"WHEN '{c}' THEN {float(w)}" for c, w in defs.w_default().items())
+    category = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(model.CATEGORIES))
+    numbers = ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in NUMERIC)
+    return f"""
+        CREATE TEMP VIEW f AS SELECT
+          _row,
+          CAST(vindue AS VARCHAR) AS vindue,
+          hash(CAST(kommunekode AS BIGINT), CAST(bygning_id AS VARCHAR)) AS _b,
+          CAST(substr(CAST(periode AS VARCHAR), 1, 4) AS INTEGER) * 4 + {quarter} - 1 AS _t,
+          CASE CAST(kategori AS VARCHAR) {category} ELSE -1 END AS _kat,
+          coalesce(CAST(lejet_areal_m2 AS DOUBLE), 0) > 0 AS _lejet,
+          CAST(anvendelseskode AS DOUBLE) AS anvendelseskode,
+          {numbers},
+          CAST(coalesce(w_pct, CASE CAST(kategori AS VARCHAR) {w_default} END) AS DOUBLE) AS w_pct,
+          CAST({gd_normal} AS DOUBLE) AS gd_normal,
+          CAST(CASE WHEN gd_actual > 0 THEN gd_actual ELSE {gd_normal} END AS DOUBLE) AS gd_actual
+        FROM facts_in"""
+
+
+QUARTER_COLUMNS = ("_row", "_b", "_t", "_kat", "anvendelseskode", "bruttoareal_m2", "tomt_areal_m2", "brugere",
+                   "varme_kwh", "el_kwh", "vand_m3", *model.COST_COLUMNS, "w_pct", "gd_normal", "gd_actual")
+
+
+def _quarter_rows(con) -> pd.DataFrame:
+    """The kvartal rows as plain numpy columns (NaN for NULL), with a dense building number `_bc`."""
+    raw = con.execute(f"SELECT {', '.join(QUARTER_COLUMNS)} FROM f WHERE vindue = 'kvartal'").fetchnumpy()
+    kv = pd.DataFrame({c: np.ma.filled(raw[c].astype("float64"), np.nan) if c not in ("_row", "_b", "_t", "_kat")
+                       else np.asarray(raw[c]) for c in QUARTER_COLUMNS})
+    kv["_bc"] = pd.factorize(kv["_b"])[0]
+    return kv
+
+
+def _period_str(t) -> str:
+    t = int(t)
+    return f"{t // 4}Q{t % 4 + 1}"
+
+
+def _heat_share(w_pct, gd, gd_year: float):
+    """The share of a normal year's heat that falls in a quarter with `gd` degree days."""
+    w = w_pct / 100
+    return w / 4 + (1 - w) * gd / gd_year
+
+
+# --------------------------------------------------------------------------------------------------
+# Building a finding
+# --------------------------------------------------------------------------------------------------
+
+
+WHO = ("periode", "kommunekode", "bygning_id", "navn", "kategori")
+
+
+def _rows(rows, t, b) -> pd.DataFrame:
+    """Finding keys: fact row position, quarter index and building key (names come at the end)."""
+    return pd.DataFrame({"_row": np.asarray(rows, dtype="int64"), "_t": np.asarray(t, dtype="int64"),
+                         "_b": np.asarray(b, dtype="uint64")})
+
+
+def _with_names(found: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    """Fill periode, municipality, building, name and category from the facts (one lookup for all)."""
+    from_facts = found["_row"] >= 0
+    rows = found.loc[from_facts, "_row"].to_numpy()
+    sub = facts.iloc[rows]
+    found = found.copy()
+    for c in WHO:
+        found[c] = found[c].astype(object)
+        found.loc[from_facts, c] = sub[c].astype(object).to_numpy()
+    return found
+
+
+def _hits(who: pd.DataFrame, regel: str, kolonne, vaerdi, cols, texts, noegletal=None, vindue="kvartal") -> pd.DataFrame:
+    """Findings, one per row of `who` (finding keys from `_rows`, or names already known)."""
+    out = who.reset_index(drop=True).copy()
+    n = len(out)
+    for c in (*WHO, "_row", "_b"):
+        if c not in out:
+            out[c] = -1 if c == "_row" else None
+    out["kolonne"] = kolonne
+    out["vaerdi"] = np.asarray(vaerdi, dtype="float64") if np.ndim(vaerdi) else float(vaerdi)
+    out["regel"] = regel
+    out["forklaring"] = list(texts)
+    out["noegletal"] = noegletal
+    out["_vindue"] = vindue
+    out["_cols"] = [list(cols)] * n
+    return out
+
+
+def _none(regel: str) -> pd.DataFrame:
+    return _hits(_rows([], [], []), regel, None, [], [], [])
+
+
+def _at(kv: pd.DataFrame) -> pd.DataFrame:
+    return _rows(kv["_row"], kv["_t"], kv["_b"])
+
+
+def _decimals(x) -> int:
+    a = abs(float(x))
+    return 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 0.1 or a == 0 else 4
+
+
+def _da(x, decimals: int | None = None) -> str:
+    """Danish number format, 1.234,5 (as noegletal.formatting.number, but without babel's
+    ~50 µs a call: there can be thousands of findings at national scale)."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    text = f"{float(x):,.{_decimals(x) if decimals is None else decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def _val(x, unit: str, decimals: int | None = None) -> str:
+    text = _da(x, decimals)
+    return f"{text} {unit}" if text != "–" else text
+
+
+def _cat_name(defs: Definitions, kategori: str) -> str:
+    cat = defs.kategorier.get(kategori)
+    return cat.navn_da.lower() if cat else str(kategori)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rules on the submitted quarter values (kv: the kvartal rows as numbers, `_row` = position in facts)
+# --------------------------------------------------------------------------------------------------
+
+
+def _quarter_rules(con, defs: Definitions, gd_year: float) -> list[pd.DataFrame]:
+    """The rules on the submitted quarter values (their arrays are freed on return)."""
+    kv = _quarter_rows(con)
+    lags = _lag_positions(kv)
+    levels = {c: _level(kv, c, gd_year) for c in (*JUMP_FLOWS, *JUMP_STOCKS)}
+    slips, slipped = _unit_slips(kv, lags, levels)
+    return [
+        _area_consistency(kv),
+        _costs_without_area(kv),
+        slips,
+        _zeros(kv),
+        _jumps(kv, lags, levels, slipped),
+        _category_changes(kv, defs),
+        _zero_users(kv),
+    ]
+
+
+def _area_consistency(kv: pd.DataFrame) -> pd.DataFrame:
+    hit = kv[kv["tomt_areal_m2"] > kv["bruttoareal_m2"]]
+    texts = (RULES["inkonsistent_areal"].tekst.format(tomt=_val(t, "m²", 0), brutto=_val(b, "m²", 0))
+             for t, b in zip(hit["tomt_areal_m2"], hit["bruttoareal_m2"]))
+    return _hits(_at(hit), "inkonsistent_areal", "tomt_areal_m2", hit["tomt_areal_m2"], ["tomt_areal_m2"], texts)
+
+
+def _costs(kv: pd.DataFrame) -> pd.Series:
+    return kv[list(model.COST_COLUMNS)].sum(axis=1, min_count=1)
+
+
+def _costs_without_area(kv: pd.DataFrame) -> pd.DataFrame:
+    costs = _costs(kv)
+    mask = (costs > 0) & ~(kv["bruttoareal_m2"] > 0)
+    hit = kv[mask]
+    texts = (RULES["udgift_uden_areal"].tekst.format(udgift=_val(c, "kr.", 0)) for c in costs[mask])
+    return _hits(_at(hit), "udgift_uden_areal", "bruttoareal_m2", hit["bruttoareal_m2"], ["bruttoareal_m2"], texts)
+
+
+def _intensity(kv: pd.DataFrame, column: str, gd_year: float) -> pd.Series:
+    """Annualised amount per m²: heat by the degree days of the quarter (so quarters and years are
+    comparable whatever the weather), the other flows ×4."""
+    if column == "varme_kwh":
+        annual = kv[column] / _heat_share(kv["w_pct"], kv["gd_actual"], gd_year)
+    else:
+        annual = kv[column] * 4
+    return (annual / kv["bruttoareal_m2"]).where(kv["bruttoareal_m2"] > 0)
+
+
+def _level(kv: pd.DataFrame, column: str, gd_year: float) -> tuple[pd.Series, pd.Series]:
+    """(value, category median in the quarter) used by the slip and jump rules; NaN unless positive.
+
+    Flows as annualised intensities (per m²); stocks as reported.
+    """
+    x = _intensity(kv, column, gd_year) if column in FLOW_COLUMNS else kv[column]
+    x = x.where(x > 0)
+    return x, x.groupby([kv["_kat"], kv["_t"]]).transform("median")
+
+
+def _lag_positions(kv: pd.DataFrame) -> np.ndarray:
+    """(rows × JUMP_LAGS) row positions of the same building 1..JUMP_LAGS quarters earlier (-1: none)."""
+    key = kv["_bc"].to_numpy().astype("int64") * 100_000 + kv["_t"].to_numpy().astype("int64")
+    index = pd.Index(key)
+    if not index.is_unique:
+        raise ValueError("bygningsfakta har flere rækker for samme bygning og kvartal")
+    return np.column_stack([index.get_indexer(key - lag) for lag in range(1, JUMP_LAGS + 1)])
+
+
+def _lagged(values: pd.Series, lags: np.ndarray) -> np.ndarray:
+    """(rows × lags) array: the building's value 1, 2, … quarters earlier (NaN where missing)."""
+    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(lags >= 0, arr[lags], np.nan)
+
+
+def _row_median(a: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN when the row has none); np.nanmedian is slow here."""
+    s = np.sort(a, axis=1)  # NaN sorts last
+    n = (~np.isnan(a)).sum(axis=1)
+    rows = np.arange(len(a))
+    lo, hi = s[rows, np.maximum(n - 1, 0) // 2], s[rows, np.minimum(n // 2, a.shape[1] - 1)]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def _unit_slips(kv: pd.DataFrame, lags: np.ndarray, levels: dict) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The findings, and per column the rows that are slips (the jump rule does not compare with them)."""
+    out, slipped = [], {}
+    lo, hi = UNIT_BAND
+    for col, (unit, big_unit, small_unit) in UNIT_COLUMNS.items():
+        x, cat = levels[col]
+        own = pd.Series(_row_median(_lagged(x, lags)), index=kv.index)
+        r_own, r_cat = own / x, cat / x  # > 1: the value is too small
+        # a value normal for the category is no slip, even if the building's own history was one
+        cat_normal = (np.log10(r_cat).abs() < np.log10(CATEGORY_NORMAL_FACTOR)).fillna(False)
+        low_own = r_own.between(lo, hi) & ~cat_normal
+        low_cat = r_cat.between(lo, hi)
+        high_own = (1 / r_own).between(lo, hi) & ~cat_normal
+        high_cat = (1 / r_cat).between(lo, hi)
+        mask = low_own | low_cat | high_own | high_cat
+        slipped[col] = mask
+        if not mask.any():
+            continue
+        hit = kv[mask]
+        low = (low_own | low_cat)[mask]
+        by_own = np.where(low, low_own[mask], high_own[mask])
+        ref = np.where(by_own, own[mask], cat[mask])  # annual intensity the value is compared with
+        quarter_ref = hit[col] * ref / x[mask]  # the reference level as an amount for this quarter
+        ratio = np.where(low, ref / x[mask], x[mask] / ref)
+        texts = [
+            RULES["enhed_1000"].tekst.format(
+                kolonne=COLUMN_NAMES_DA[col], vaerdi=_val(v, unit, 1), faktor=_da(r, 0),
+                retning="gange lavere" if is_low else "gange højere",
+                reference="bygningens niveau i de foregående kvartaler" if own_ref else "niveauet for kategorien i kvartalet",
+                forventet=_val(qref, unit, 0), forkert=big_unit if is_low else small_unit, enhed=unit,
+            )
+            for v, r, is_low, own_ref, qref in zip(hit[col], ratio, low, by_own, quarter_ref)
+        ]
+        out.append(_hits(_at(hit), "enhed_1000", col, hit[col], [col], texts))
+    found = pd.concat(out, ignore_index=True) if out else _none("enhed_1000")
+    return found, slipped
+
+
+def _in_use(kv: pd.DataFrame) -> pd.Series:
+    large = kv["bruttoareal_m2"] >= ZERO_MIN_AREA_M2
+    not_vacant = ~(kv["tomt_areal_m2"] >= 0.5 * kv["bruttoareal_m2"])
+    has_users = ~(kv["brugere"] == 0)
+    return large & not_vacant & has_users
+
+
+def _zeros(kv: pd.DataFrame) -> pd.DataFrame:
+    in_use = _in_use(kv)
+    el = kv[in_use & (kv["el_kwh"] == 0)]
+    heat = kv[in_use & (kv["varme_kwh"] == 0) & (kv["gd_normal"] >= ZERO_HEAT_MIN_NORMAL_GD)]
+    return pd.concat([
+        _hits(_at(el), "nul_el", "el_kwh", 0.0, ["el_kwh"],
+              (RULES["nul_el"].tekst.format(areal=_val(a, "m²", 0)) for a in el["bruttoareal_m2"])),
+        _hits(_at(heat), "nul_varme", "varme_kwh", 0.0, ["varme_kwh"],
+              (RULES["nul_varme"].tekst.format(areal=_val(a, "m²", 0), periode=_period_str(t))
+               for a, t in zip(heat["bruttoareal_m2"], heat["_t"]))),
+    ], ignore_index=True)
+
+
+def _jumps(kv: pd.DataFrame, lags: np.ndarray, levels: dict, slipped: dict[str, pd.Series]) -> pd.DataFrame:
+    out = []
+    for col in (*JUMP_FLOWS, *JUMP_STOCKS):
+        x, cat = levels[col]
+        level = x / cat if col in JUMP_FLOWS else x  # flows: removes seasons, prices and weather shared by all
+        if col in slipped:
+            level_before = level.where(~slipped[col])  # a unit slip is no level to compare with
+        else:
+            level_before = level
+        prev = _lagged(level_before, lags)
+        with np.errstate(all="ignore"):
+            ratio = level.to_numpy(dtype="float64", na_value=np.nan)[:, None] / prev
+            dist = np.where(ratio > 0, np.maximum(ratio, 1 / ratio), np.inf)  # factor either way
+        idx = dist.argmin(axis=1)  # the previous quarter closest to this one
+        rows = np.arange(len(kv))
+        mask = np.isfinite(dist[rows, idx]) & (dist[rows, idx] > JUMP_FACTOR)
+        if not mask.any():
+            continue
+        hit = kv[mask]
+        r, i = ratio[rows, idx][mask], idx[mask]
+        ref_raw = kv[col].to_numpy()[lags[mask, i]]
+        unit = UNITS_DA.get(col, "kr.")
+        texts = [
+            RULES["spring"].tekst.format(
+                kolonne=COLUMN_NAMES_DA[col], vaerdi=_val(v, unit, 0), faktor=_da(max(q, 1 / q), 1),
+                retning="højere" if q > 1 else "lavere", reference=f"{_val(rr, unit, 0)} i {_period_str(t - 1 - j)}",
+                saeson=", korrigeret for sæson og for udviklingen i kategorien" if col in JUMP_FLOWS else "",
+            )
+            for v, q, rr, t, j in zip(hit[col], r, ref_raw, hit["_t"], i)
+        ]
+        out.append(_hits(_at(hit), "spring", col, hit[col], [col], texts))
+    return pd.concat(out, ignore_index=True) if out else _none("spring")
+
+
+def _missing_quarters(store) -> pd.DataFrame:
+    """Buildings listed for a quarter without values, and gaps between two reported quarters.
+
+    Read from the submissions (newest revision of each), since a building without values has no
+    row in the facts.
+    """
+    values = " OR ".join(f"k.{c} IS NOT NULL" for c in model.column_ids("kvartal")[3:])
+    t = "CAST(substr(periode, 1, 4) AS INTEGER) * 4 + CAST(substr(periode, 6, 1) AS INTEGER) - 1"
+    rows = store.query(f"""
+        WITH latest AS MATERIALIZED (
+          SELECT indberetning_id, kommunekode, {t} AS _t FROM indberetninger
+          QUALIFY revision = max(revision) OVER (PARTITION BY kommunekode, periode)),
+        b AS MATERIALIZED (
+          SELECT l.kommunekode, b.bygning_id, l._t, b.indberetning_id
+          FROM bygninger b JOIN latest l USING (indberetning_id)),
+        k AS MATERIALIZED (
+          SELECT l.kommunekode, k.bygning_id, l._t, ({values}) AS has_values
+          FROM kvartal k JOIN latest l USING (indberetning_id)),
+        listed_empty AS (  -- (a) listed in the quarter's bygninger without values
+          SELECT b.kommunekode, b.bygning_id, b._t, b.indberetning_id,
+                 CASE WHEN k.bygning_id IS NULL THEN 'ingen_raekke' ELSE 'tomme_vaerdier' END AS hvad
+          FROM b LEFT JOIN k USING (kommunekode, bygning_id, _t)
+          WHERE k.has_values IS NOT TRUE),
+        gap AS (  -- (b) values the quarter before and after, absent from the submitted quarter
+          SELECT kommunekode, bygning_id, _t
+          FROM (SELECT kommunekode, bygning_id, _t + 1 AS _t FROM k WHERE has_values) before
+          JOIN (SELECT kommunekode, bygning_id, _t - 1 AS _t FROM k WHERE has_values) after
+            USING (kommunekode, bygning_id, _t)
+          SEMI JOIN latest USING (kommunekode, _t)
+          ANTI JOIN b USING (kommunekode, bygning_id, _t)),
+        hits AS (
+          SELECT * FROM listed_empty
+          UNION ALL
+          SELECT g.kommunekode, g.bygning_id, g._t, prev.indberetning_id, 'hul'
+          FROM gap g JOIN (SELECT kommunekode, bygning_id, _t + 1 AS _t, indberetning_id FROM b) prev
+            USING (kommunekode, bygning_id, _t))
+        SELECT h.kommunekode, h.bygning_id, h._t, h.hvad, byg.navn,
+               coalesce(byg.kategori, c.kategori, 'oevrige') AS kategori
+        FROM hits h
+        JOIN bygninger byg ON byg.indberetning_id = h.indberetning_id AND byg.bygning_id = h.bygning_id
+        LEFT JOIN bbr_koder c ON c.anvendelseskode = byg.anvendelseskode
+        ORDER BY 1, 2, 3""")
+    if rows.empty:
+        return _none("manglende_kvartal")
+    rows["periode"] = rows["_t"].map(_period_str)
+    what = {
+        "ingen_raekke": "står i arket bygninger for {p}, men har ingen række i arket kvartal",
+        "tomme_vaerdier": "står i arket bygninger for {p}, men alle dens værdier i arket kvartal er tomme",
+        "hul": "har tal for {før} og {efter}, men mangler helt i kommunens indberetning for {p}",
+    }
+    texts = (
+        RULES["manglende_kvartal"].tekst.format(
+            hvad=what[h].format(p=_period_str(t), før=_period_str(t - 1), efter=_period_str(t + 1)))
+        for h, t in zip(rows["hvad"], rows["_t"])
+    )
+    who = rows[[*WHO, "_t"]].astype({"kommunekode": "int64", "bygning_id": str, "navn": str, "kategori": str})
+    return _hits(who, "manglende_kvartal", None, np.nan, [], texts)
+
+
+def _category_changes(kv: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
+    order = np.lexsort((kv["_t"].to_numpy(), kv["_bc"].to_numpy()))
+    b, kat = kv["_bc"].to_numpy()[order], kv["_kat"].to_numpy()[order]
+    code = kv["anvendelseskode"].to_numpy()[order]
+    changed = np.flatnonzero((b[1:] == b[:-1]) & (kat[1:] != kat[:-1])) + 1  # against the building's previous row
+    if not len(changed):
+        return _none("kategori_skift")
+    at = _at(kv.iloc[order[changed]])
+    name = lambda k: _cat_name(defs, model.CATEGORIES[k]) if 0 <= k < len(model.CATEGORIES) else "ukendt"  # noqa: E731
+    num = lambda c: "ukendt" if not np.isfinite(c) else str(int(c))  # noqa: E731
+    texts = (
+        RULES["kategori_skift"].tekst.format(fra=name(f), til=name(t), kode_fra=num(cf), kode_til=num(ct))
+        for f, t, cf, ct in zip(kat[changed - 1], kat[changed], code[changed - 1], code[changed])
+    )
+    return _hits(at, "kategori_skift", "kategori", code[changed], ["kategori"], texts)
+
+
+def _zero_users(kv: pd.DataFrame) -> pd.DataFrame:
+    costs = _costs(kv)
+    mask = (kv["brugere"] == 0) & (costs > 0)
+    hit = kv[mask]
+    texts = (RULES["brugere_nul"].tekst.format(udgift=_val(c, "kr.", 0)) for c in costs[mask])
+    return _hits(_at(hit), "brugere_nul", "brugere", 0.0, ["brugere"], texts,
+                 noegletal="driftsudgift_pr_bruger")
+
+
+# --------------------------------------------------------------------------------------------------
+# Rules on the building key figures: plausible ranges and robust outliers (in DuckDB)
+# --------------------------------------------------------------------------------------------------
+
+
+def _checked_windows(k: KeyFigure, defs: Definitions) -> tuple[list[str], list[str], list[str]]:
+    """Windows a key figure is checked in, its flow columns and the submitted columns it names."""
+    cols = defs.expression(k.id, "taeller").columns + defs.expression(k.id, "naevner").columns
+    flows = [c for c in dict.fromkeys(cols) if defs.kolonner[c].kind == "flow"]
+    windows = (["kvartal"] if set(flows) <= QUARTER_SAFE_FLOWS else []) + (["loebende_aar"] if flows else [])
+    source = list(dict.fromkeys(SOURCE_COLUMN.get(c, c) for c in cols))
+    named = [c for c in source if c != "bruttoareal_m2"] or source
+    return windows, flows, named
+
+
+def _key_figure_checks(con, defs: Definitions, gd_year: float) -> pd.DataFrame:
+    readable = set(NUMERIC)
+    figures = [
+        k for k in defs.noegletal
+        if k.intervaller and "bygning" in k.niveauer
+        and set(defs.expression(k.id, "taeller").columns + defs.expression(k.id, "naevner").columns) <= readable
+    ]
+    heat = f"CASE WHEN vindue = 'kvartal' THEN 1 / (w_pct / 400 + (1 - w_pct / 100) * gd_normal / {gd_year}) ELSE 1 END"
+    four = "CASE WHEN vindue = 'kvartal' THEN 4 ELSE 1 END"
+    annual = ", ".join(f"{c} * {heat if c.startswith('varme') else four} AS {c}" for c in FLOW_COLUMNS)
+    # kvartal rows with flows as annual amounts: heat by the quarter's share of a normal year
+    con.execute(f"CREATE TEMP VIEW fa AS SELECT * REPLACE ({annual}) FROM f")
+    out = []
+    for window in ("loebende_aar", "kvartal"):  # the kvartal range check asks whether a rolling year exists
+        plan = [(k, *_checked_windows(k, defs)) for k in figures]
+        plan = [(k, flows, named) for k, windows, flows, named in plan if window in windows]
+        _value_table(con, defs, plan, window)
+        # outliers are judged on the rolling year only: the calibrated, season-free comparison
+        intensities = [k for k, _, _ in plan if k.vindue.taeller == "flow" and k.vindue.naevner == "stock"]
+        if window == "loebende_aar" and intensities:
+            _outlier_table(con, intensities, window)
+        hits = con.execute(" UNION ALL ".join(
+            [_range_sql(k, flows, window) for k, flows, _ in plan]
+            + ([_outlier_hits_sql(k, window) for k in intensities] if window == "loebende_aar" else [])
+        )).df()
+        by_id = {k.id: (k, flows, named) for k, flows, named in plan}
+        for (fig, rule), h in hits.groupby(["fig", "regel"], sort=False):
+            k, flows, named = by_id[fig]
+            out.append(_hits(_rows(h["_row"], h["_t"], h["_b"]), rule, ", ".join(named), h["value"], named,
+                             _key_figure_texts(rule, k, h, bool(flows), window, defs), noegletal=k.id, vindue=window))
+    return pd.concat(out, ignore_index=True) if out else _none("interval_aar")
+
+
+def _value_table(con, defs: Definitions, plan, window: str) -> None:
+    """Table v_<window>: the building value "v_<id>" of each planned key figure on every row.
+
+    In window kvartal, "y_<id>" also says whether the building has a rolling-year value (one join
+    for all figures).
+    """
+    values, has_year = [], []
+    for k, flows, _ in plan:
+        t, n = defs.expression(k.id, "taeller").sql("q."), defs.expression(k.id, "naevner").sql("q.")
+        value = f"CASE WHEN ({n}) > 0 THEN ({t}) / ({n}) END"
+        if window == "kvartal" and flows:  # a zero in a quarter is judged by the nul_* rules
+            value = f"CASE WHEN {' OR '.join(f'q.{c} = 0' for c in flows)} THEN NULL ELSE {value} END"
+            has_year.append(f'y."v_{k.id}" IS NOT NULL AS "y_{k.id}"')
+        values.append(f'{value} AS "v_{k.id}"')
+    join = "LEFT JOIN v_loebende_aar y ON y._b = q._b AND y._t = q._t" if has_year else ""
+    con.execute(f"CREATE TEMP TABLE v_{window} AS SELECT q._row, q._b, q._t, q._kat, q._lejet, "
+                f"{', '.join(values + has_year)} FROM fa q {join} WHERE q.vindue = '{window}'")
+
+
+def _range_sql(k: KeyFigure, flows: list[str], window: str) -> str:
+    cases = {part: " ".join(
+        f"WHEN {i} THEN {float(getattr(r, part))}" for i, c in enumerate(model.CATEGORIES) if (r := k.range_for(c))
+    ) for part in ("min", "max")}
+    v = f'"v_{k.id}"'
+    lo, hi = f"(CASE _kat {cases['min']} END)", f"(CASE _kat {cases['max']} END)"
+    if window == "loebende_aar":
+        rule = f"CASE WHEN {v} < {lo} OR {v} > {hi} THEN 'interval_aar' END"
+    elif not flows:
+        rule = f"CASE WHEN {v} < {lo} OR {v} > {hi} THEN 'interval_kvartal' END"
+    else:
+        # far outside blocks; otherwise the calibrated rolling-year check speaks when there is one,
+        # and one annualised quarter gets some slack
+        rule = (f"CASE WHEN {v} < {lo} / {GROSS_FACTOR} OR {v} > {hi} * {GROSS_FACTOR} THEN 'interval_groft' "
+                f"WHEN NOT \"y_{k.id}\" AND ({v} < {lo} / {QUARTER_SLACK} OR {v} > {hi} * {QUARTER_SLACK}) "
+                f"THEN 'interval_kvartal' END")
+    return (f"SELECT * FROM (SELECT '{k.id}' AS fig, {rule} AS regel, _row, _t, _b, _kat, {v} AS value, "
+            f"{lo} AS lo, {hi} AS hi, NULL::DOUBLE AS med FROM v_{window} WHERE {v} IS NOT NULL) "
+            "WHERE regel IS NOT NULL")
+
+
+def _outlier_table(con, figures: list[KeyFigure], window: str) -> None:
+    """Table o_<window>: the rows that are robust outliers for at least one figure, with "o_<id>" the
+    category median (ln) where the row is an outlier for that figure (ln scale, within category,
+    quarter and ownership: rented buildings pay rent)."""
+    log = lambda k, p="": f'ln(CASE WHEN {p}"v_{k.id}" > 0 THEN {p}"v_{k.id}" END)'  # noqa: E731
+    groups = "_t, _kat, _lejet"
+    con.execute(f"CREATE TEMP TABLE m_{window} AS SELECT {groups}, "
+                + ", ".join(f'median({log(k)}) AS "m_{k.id}", count({log(k)}) AS "n_{k.id}"' for k in figures)
+                + f" FROM v_{window} GROUP BY ALL")
+    con.execute(f"CREATE TEMP TABLE d_{window} AS SELECT {groups}, "
+                + ", ".join(f'median(abs({log(k, "v.")} - m."m_{k.id}")) AS "d_{k.id}"' for k in figures)
+                + f" FROM v_{window} v JOIN m_{window} m USING ({groups}) GROUP BY ALL")
+    flags = [
+        f"""CASE WHEN m."n_{k.id}" >= {OUTLIER_MIN_GROUP} AND d."d_{k.id}" > 0
+              AND abs({log(k, "v.")} - m."m_{k.id}") > {OUTLIER_Z} * 1.4826 * d."d_{k.id}"
+              AND abs({log(k, "v.")} - m."m_{k.id}") >= ln({OUTLIER_MIN_FACTOR}) THEN m."m_{k.id}" END AS "o_{k.id}" """
+        for k in figures
+    ]
+    any_outlier = " OR ".join(f'"o_{k.id}" IS NOT NULL' for k in figures)
+    con.execute(f"CREATE TEMP TABLE o_{window} AS SELECT * FROM (SELECT v.*, {', '.join(flags)} "
+                f"FROM v_{window} v JOIN m_{window} m USING ({groups}) JOIN d_{window} d USING ({groups})) "
+                f"WHERE {any_outlier}")
+
+
+def _outlier_hits_sql(k: KeyFigure, window: str) -> str:
+    return (f"SELECT '{k.id}' AS fig, 'afvigende' AS regel, _row, _t, _b, _kat, \"v_{k.id}\" AS value, "
+            f"NULL::DOUBLE AS lo, NULL::DOUBLE AS hi, \"o_{k.id}\" AS med FROM o_{window} WHERE \"o_{k.id}\" IS NOT NULL")
+
+
+def _key_figure_texts(rule: str, k: KeyFigure, h: pd.DataFrame, has_flows: bool, window: str,
+                      defs: Definitions) -> list[str]:
+    unit = k.enhed_da
+    periods = [_period_str(t) for t in h["_t"]]
+    categories = [model.CATEGORIES[c] if 0 <= c < len(model.CATEGORIES) else "ukendt" for c in h["_kat"]]
+    if rule == "afvigende":
+        where = (f"løbende år til og med {p}" if window == "loebende_aar" else "kvartalet, omregnet til helår"
+                 for p in periods)
+        return [
+            RULES[rule].tekst.format(
+                noegletal=k.navn_da, vaerdi=_val(v, unit), vindue=w, faktor=_da(np.exp(abs(np.log(v) - m)), 1),
+                retning="højere" if np.log(v) > m else "lavere",
+                kategori=_cat_name(defs, c), median=_val(np.exp(m), unit),
+            )
+            for v, w, m, c in zip(h["value"], where, h["med"], categories)
+        ]
+    return [
+        RULES[rule].tekst.format(
+            noegletal=k.navn_da, vaerdi=_val(v, unit), periode=p, kategori=_cat_name(defs, c), min=_da(lo),
+            max=_val(hi, unit), omregnet=" omregnet til helår ud fra kvartalet" if has_flows else " i kvartalet",
+        )
+        for v, p, c, lo, hi in zip(h["value"], periods, categories, h["lo"], h["hi"])
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# One cause, one finding
+# --------------------------------------------------------------------------------------------------
+
+
+def _one_finding_per_cause(found: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
+    found = found.reset_index(drop=True)
+    rule_order = {r: i for i, r in enumerate(RULES)}
+    figure_order = {k: i for i, k in enumerate(defs.ids())}
+    severity = found["regel"].map(lambda r: SEVERITIES.index(RULES[r].alvor))
+    # fejl first, then the order of RULES, then fewer columns, then the definitions sheet's order
+    found["_prio"] = (severity * 1_000_000 + found["regel"].map(rule_order) * 10_000
+                      + found["_cols"].map(len) * 100 + found["noegletal"].map(figure_order).fillna(0))
+    ex = found[["_b", "_t", "_vindue", "_prio", "_cols"]].explode("_cols").dropna(subset=["_cols"])
+    ex["_id"] = ex.index
+    cell = ["_b", "_t", "_cols"]
+    beaten = ex["_prio"] > ex.groupby(cell)["_prio"].transform("min")
+    drop = set(ex.loc[beaten, "_id"])
+    # a quarter finding covers the rolling years ending in that quarter and the three after it
+    quarter = ex.loc[ex["_vindue"] == "kvartal", cell]
+    cover = pd.concat([quarter.assign(_t=quarter["_t"] + lag) for lag in range(4)]).drop_duplicates()
+    year = ex[ex["_vindue"] == "loebende_aar"]
+    drop |= set(year.merge(cover, on=cell)["_id"]) if len(year) else set()
+    return found.drop(index=sorted(drop))
+
+
+def _finish(found: pd.DataFrame) -> pd.DataFrame:
+    found = found.assign(alvor=found["regel"].map(lambda r: RULES[r].alvor) if len(found) else [])
+    out = found.assign(_sev=found["alvor"].map(lambda a: SEVERITIES.index(a) if a in SEVERITIES else 9))
+    out = out.sort_values(["_t", "kommunekode", "bygning_id", "_sev", "regel"], kind="stable")
+    out = out[FINDING_COLUMNS].reset_index(drop=True)
+    for c in ("periode", "bygning_id", "navn", "kategori", "kolonne", "regel", "alvor", "forklaring", "noegletal"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
+    out["kommunekode"] = out["kommunekode"].astype("int64")
+    out["vaerdi"] = out["vaerdi"].astype("float64")
+    return out
