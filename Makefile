@@ -25,13 +25,14 @@ demo: install
 	$(NOEGLETAL) reports $(PERIODE)
 	@echo "Rapporterne ligger i reports/$(PERIODE)/index.html"
 
-# Headless Chromium for the browser test of the rendered HTML (Debian's package; needs root + apt).
+# Headless Chromium (browser test of the rendered HTML) and poppler-utils (pdftotext for the PDF text
+# test): Debian's packages, installed when missing if we are root with apt.
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installerer chromium (Debian) til browsertesten ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "chromium mangler og kan ikke installeres her: browsertesten springes over"; fi
+		echo "Installerer chromium og poppler-utils (Debian) til browser- og PDF-testene ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	else echo "chromium/pdftotext mangler og kan ikke installeres her: de tests springes over"; fi
 
 test: install browser
 	$(PY) -m pytest -q
