@@ -34,7 +34,6 @@ from noegletal.definitions import Definitions
 from noegletal.store import Store
 
 DEFAULT_WINDOW = "loebende_aar"
-PEER_METHODS: tuple[str, ...] = ("naermeste", "kommunegruppe", "alle", "klynge")  # round setting peer_metode
 
 
 class MartError(ValueError):
@@ -367,8 +366,8 @@ class Mart:
         """
         from noegletal import peers
 
-        if metode not in PEER_METHODS:
-            raise MartError(f"Ukendt sammenligningsmetode '{metode}' (kendte: {', '.join(PEER_METHODS)}).")
+        if metode not in peers.PEER_METHODS:
+            raise MartError(f"Ukendt sammenligningsmetode '{metode}' (kendte: {', '.join(peers.PEER_METHODS)}).")
         others = len(peers.members(self.store, periode)) - 1
         # never more "most similar" or clusters than there are members: the set's name says how many it holds
         sets = self.peer_sets(kommunekode, periode, n=max(1, min(int(antal), others)), weights=vaegte,

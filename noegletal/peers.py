@@ -35,6 +35,8 @@ import pandas as pd
 from noegletal import model
 
 VARIABLES: tuple[str, ...] = ("befolkning", "taethed", "kommunegruppe", "arealmix")
+# How a round chooses the peer set a report compares with (round setting `peer_metode`).
+PEER_METHODS: tuple[str, ...] = ("naermeste", "kommunegruppe", "alle", "klynge")
 DEFAULT_WEIGHTS: dict[str, float] = {v: 1.0 for v in VARIABLES}
 SHARE_COLUMNS: tuple[str, ...] = tuple(f"andel_{c}" for c in model.CATEGORIES)
 

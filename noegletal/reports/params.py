@@ -81,7 +81,6 @@ ROUND_PARAMETERS: tuple[str, ...] = (
 # Set by the runner for every job; a round file cannot override them.
 RUNNER_PARAMETERS: tuple[str, ...] = ("periode", "db", "kommunekode")
 # The peer sets of noegletal.peers.peer_sets, by the prefix of their id.
-PEER_METHODS: tuple[str, ...] = ("naermeste", "kommunegruppe", "alle", "klynge")
 MART_TABLE = "noegletal"  # written by `noegletal compute`; the notebooks read it
 
 
@@ -141,8 +140,8 @@ class RoundSettings(BaseModel):
     @field_validator("peer_metode")
     @classmethod
     def _method(cls, value: str) -> str:
-        if value not in PEER_METHODS:
-            raise ValueError(f"skal være en af {', '.join(PEER_METHODS)}")
+        if value not in peers.PEER_METHODS:
+            raise ValueError(f"skal være en af {', '.join(peers.PEER_METHODS)}")
         return value
 
     @field_validator("benchmark")
