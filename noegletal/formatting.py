@@ -17,13 +17,13 @@ def is_missing(x) -> bool:
 
 
 def number(x, decimals: int = 1) -> str:
-    """1234.56 -> '1.234,6'. Missing -> '–' (en dash), never '0' or 'nan'."""
+    """1234.56 -> '1.234,6', -5 -> '−5,0' (a true minus sign). Missing -> '–' (en dash), never '0' or 'nan'."""
     if is_missing(x):
         return "–"
     # round half away from zero, as Excel does (babel would round half to even)
     rounded = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False)
+    return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False).replace("-", "\u2212")
 
 
 def value(x, unit: str = "", decimals: int = 1) -> str:

@@ -67,7 +67,7 @@ def value_text(x, unit: str = "", decimals: int | None = None) -> str:
     d = decimals_for(x) if decimals is None else decimals
     if not formatting.is_missing(x) and abs(float(x)) < 0.5 * 10 ** -d:
         x, d = 0.0, 0
-    shown = formatting.number(x, d).replace("-", "−")  # a true minus sign, as in signed changes
+    shown = formatting.number(x, d)
     if shown == "–" or not unit:
         return shown
     if unit.startswith("grad "):  # "grad 1–5": a grade is read on its scale

@@ -9,7 +9,7 @@ from noegletal import formatting as f
 
 @pytest.mark.parametrize(
     "x, decimals, expected",
-    [(1234.56, 1, "1.234,6"), (0.0, 1, "0,0"), (1234567, 0, "1.234.567"), (0.345, 2, "0,35"), (None, 1, "–"), (float("nan"), 1, "–")],
+    [(1234.56, 1, "1.234,6"), (0.0, 1, "0,0"), (1234567, 0, "1.234.567"), (0.345, 2, "0,35"), (-1234.5, 0, "\u22121.235"), (None, 1, "–"), (float("nan"), 1, "–")],
 )
 def test_number(x, decimals, expected):
     assert f.number(x, decimals) == expected
