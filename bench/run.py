@@ -172,7 +172,7 @@ def _naive(db: Path, members: list[int]) -> dict:
     for k in members:
         for report in ROUND_REPORTS:
             nb = out / f"{report}_{k}.ipynb"
-            lines.append(f"{VENV_BIN}/papermill -q {ROOT}/notebooks/{report}.ipynb {nb} -p periode {PERIODE} "
+            lines.append(f"{VENV_BIN}/papermill --log-level ERROR --no-progress-bar {ROOT}/notebooks/{report}.ipynb {nb} -p periode {PERIODE} "
                          f"-p db {db} -p kommunekode {k} --cwd {ROOT}/notebooks")
             lines.append(f"{VENV_BIN}/jupyter nbconvert --to html --no-input --log-level ERROR {nb}")
     script.write_text("\n".join(lines) + "\n")

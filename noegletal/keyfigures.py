@@ -37,6 +37,7 @@ Decisions and why:
   here the values of a key figure are ranked once and each level costs one integer sort
   (`_group_stats`), the sums are added up once per finest group and rolled up. Tests check the
   result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
+  Two key figures are computed at a time in threads (numpy's sorts release the GIL: two cores).
 - The building rows are a view over `bygningsfakta` (one SELECT per key figure), not a table: at
   national scale they are ≈ 70 million rows that would only repeat `bygningsfakta` with a division.
 - The rolling year is built in numpy from the quarters sorted by building and quarter (row i-3..i),
@@ -45,11 +46,13 @@ Decisions and why:
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from noegletal import energy, model
 from noegletal.definitions import Definitions, KeyFigure
@@ -67,6 +70,7 @@ FACT_KEYS: list[str] = [
 ]
 ENERGY_COLUMNS: list[str] = ["w_pct", "gd_actual", "gd_normal"]
 GROUP_TABLE = "noegletal_grupper"
+GROUP_THREADS = 2  # the target machine has two cores
 MART_VIEW = "noegletal"
 FACTS_TABLE = "bygningsfakta"
 
@@ -192,39 +196,61 @@ def _quarters_sql(defs: Definitions) -> str:
     """
 
 
-def _add_rolling_year(quarters: pd.DataFrame, t: np.ndarray, defs: Definitions) -> pd.DataFrame:
+def release_buffers(con) -> None:
+    """Make DuckDB hand back the memory it keeps cached after a query (its buffer pool stays filled
+    up to the memory limit, ≈ 1 GB after the facts query at national scale) by lowering the limit
+    for a moment; the frames built next need that memory more."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute("SET memory_limit = '16MB'")
+    con.execute(f"SET memory_limit = {_text(limit)}")
+
+
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric Arrow column as float64, NULL as NaN."""
+    return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
     """The quarters (window kvartal) followed by the rows of window loebende_aar.
 
     A rolling-year row exists for every quarter P of a building that also reported P-1, P-2 and
     P-3. `quarters` is sorted by building and quarter, so those are the rows i-3..i. Flows are
     summed and stocks averaged; NaN + x = NaN makes a column missing for the year when any of the
-    four quarters misses it. Name, category, w etc. are those of quarter P.
+    four quarters misses it. Name, category, w etc. are those of quarter P. The text and key columns
+    are taken in Arrow and the frame is assembled without consolidating its float columns into one
+    block (which would copy them all once more).
     """
-    n = len(quarters)
-    kom = quarters["kommunekode"].to_numpy()
-    byg = quarters["bygning_id"].reset_index(drop=True)
-    same_byg = byg.iloc[3:].reset_index(drop=True).eq(byg.iloc[:-3].reset_index(drop=True)).to_numpy()
-    end = np.flatnonzero((kom[3:] == kom[:-3]) & same_byg & (t[3:] - t[:-3] == 3)) + 3
+    n = quarters.num_rows
+    kom = quarters["kommunekode"].to_numpy().astype(np.int64, copy=False)
+    t = quarters["_t"].to_numpy().astype(np.int64, copy=False)
+    byg = quarters["bygning_id"]
+    same_byg = pc.equal(byg.slice(3), byg.slice(0, max(n - 3, 0))).to_numpy(zero_copy_only=False)
+    end = np.flatnonzero((kom[3:] == kom[:-3]) & same_byg.astype(bool) & (t[3:] - t[:-3] == 3)) + 3
     summed = [c for c in fact_columns(defs) if c != NORMALISED_HEAT]
     # one row per output row: the quarter itself, then quarter P of every rolling year
-    facts = quarters.drop(columns=summed).take(np.concatenate([np.arange(n), end])).reset_index(drop=True)
+    rows = pa.array(np.concatenate([np.arange(n), end]))
+    kept = [c for c in quarters.column_names if c not in summed and c not in ("_t", "vindue")]
+    integers = {pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}  # nullable, not float with NaN
+    taken = quarters.select(kept).take(rows).to_pandas(types_mapper=integers.get)
+    taken["kommunekode"] = taken["kommunekode"].astype("int64")
     window = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(len(end), dtype=np.int64)])
-    facts["vindue"] = _text_column(window, list(WINDOWS)).to_pandas()
+    columns = {c: taken[c] for c in kept}
+    columns["vindue"] = _text_column(window, list(WINDOWS)).to_pandas()
     # in place into preallocated arrays: fresh memory is slow to touch, and this is 18 columns × 4 quarters
     previous, part = [end - k for k in (1, 2, 3)], np.empty(len(end))
     for c in summed:
-        x = quarters[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        x = _floats(quarters[c])
         column = np.empty(n + len(end))
         column[:n] = x
         year = column[n:]
         np.take(x, end, out=year)
-        for rows in previous:
-            np.take(x, rows, out=part)
+        for k in previous:
+            np.take(x, k, out=part)
             year += part
         if defs.kolonner[c].aggregering == "gennemsnit":
             year /= 4
-        facts[c] = column
-    return facts[list(quarters.columns)]
+        columns[c] = column
+    return pd.DataFrame({c: columns[c] for c in quarters.column_names if c != "_t"}, copy=False)
 
 
 def building_facts(store, defs: Definitions) -> pd.DataFrame:
@@ -237,13 +263,13 @@ def building_facts(store, defs: Definitions) -> pd.DataFrame:
             "Der er ingen indberetninger i databasen. Indlæs først med 'noegletal ingest' "
             "(eller lav en demodatabase med 'noegletal demo')."
         )
-    integers = {pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}  # nullable, not float with NaN
-    quarters = store.con.sql(_quarters_sql(defs)).to_arrow_table().to_pandas(types_mapper=integers.get)
-    quarters["kommunekode"] = quarters["kommunekode"].astype("int64")
-    facts = _add_rolling_year(quarters, quarters.pop("_t").to_numpy(dtype=np.int64), defs)
-
-    periods = sorted(quarters["periode"].unique())
-    heat_quarters = quarters.loc[quarters["varme_kwh"].notna(), "periode"].unique()
+    quarters = store.con.sql(_quarters_sql(defs)).to_arrow_table()
+    release_buffers(store.con)
+    facts = _add_rolling_year(quarters, defs)
+    periode = quarters["periode"].to_numpy(zero_copy_only=False)
+    periods = sorted(pd.unique(periode))
+    heat_quarters = pd.unique(periode[~np.isnan(_floats(quarters["varme_kwh"]))])
+    del quarters, periode
     try:
         gd = energy.window_degree_days(store, periods, required=[(p, "kvartal") for p in heat_quarters])
     except energy.MissingDegreeDaysError as e:
@@ -359,13 +385,14 @@ def layout_of(store, facts: pd.DataFrame) -> Layout:
 
 
 def _row_keys(facts: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
-    """Integer keys of every facts row for `Units`."""
+    """Integer keys of every facts row for `Units` (int32: small numbers, and every key figure's units
+    copy them)."""
     window = _codes(facts["vindue"], list(WINDOWS).index)
     kategori = _codes(facts["kategori"], _category_position)
     return {
-        "slot": window * layout.n_periods + period_index(facts["periode"]) - layout.t_min,
-        "kommune": np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy()),
-        "kategori": kategori,
+        "slot": (window * layout.n_periods + period_index(facts["periode"]) - layout.t_min).astype(np.int32),
+        "kommune": np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy()).astype(np.int32),
+        "kategori": kategori.astype(np.int32),
     }
 
 
@@ -423,12 +450,13 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     v_sorted = v[order]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
+    del v, order  # two figures are ranked at a time: keep their memory small
     rank_bits = max(1, (n - 1).bit_length())
     rank_mask = (1 << rank_bits) - 1
 
     n_kom, n_cat = len(layout.kommuner), len(model.CATEGORIES)
     n_fine = layout.n_slots * n_kom * n_cat
-    fine = (units.slot * n_kom + units.kommune) * n_cat + units.kategori
+    fine = (units.slot.astype(np.int64) * n_kom + units.kommune) * n_cat + units.kategori
     fine_sums = {
         "count": np.bincount(fine, minlength=n_fine),
         "taeller": np.bincount(fine, weights=units.taeller, minlength=n_fine),
@@ -485,30 +513,53 @@ def _evaluate(con, sql: str, source: str) -> np.ndarray:
     return table.column("x").to_numpy().astype(np.float64, copy=False)
 
 
+def _fact_arrow(facts: pd.DataFrame, columns: list[str]) -> pa.Table:
+    """`columns` of the facts as an Arrow table (with a row number, so it has the facts' length even
+    without columns): DuckDB scans it several times faster than the whole pandas frame."""
+    table = pa.Table.from_pandas(facts[columns], preserve_index=False)
+    return table.append_column("_row", pa.array(np.arange(len(facts), dtype=np.int64)))
+
+
 def group_rows(store, facts: pd.DataFrame, udeladt: np.ndarray, defs: Definitions) -> pd.DataFrame:
-    """All group rows of the mart (levels kategori, kommune, gruppe, alle) for every key figure."""
+    """All group rows of the mart (levels kategori, kommune, gruppe, alle) for every key figure.
+
+    The figures are independent: while one thread ranks and sorts a figure's values (numpy's sorts
+    release the GIL), the next figure's values are evaluated; at most GROUP_THREADS figures are in
+    flight, which bounds the memory.
+    """
     layout = layout_of(store, facts)
     keys = _row_keys(facts, layout)
     con = store.con
-    stats, last = [], ("", None)
-    con.register("_fakta", facts)
+    release_buffers(con)  # what DuckDB cached in earlier phases: the figures in flight need the memory
+    used = list(dict.fromkeys(c for kf in defs.noegletal for part in ("taeller", "naevner")
+                              for c in defs.expression(kf.id, part).columns if c not in MUNICIPAL_COLUMNS))
+    last = ("", None)
+    con.register("_fakta", _fact_arrow(facts, used))
     con.register("_kommuner", store.query("SELECT * FROM kommuner"))
+    futures = []
     try:
-        for kf in defs.noegletal:
-            specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
-            if _is_municipal(defs, kf):
-                units = _municipal_units(con, defs, kf, keys, udeladt, layout)
-                specs = [s for s in specs if not s[2]]  # a municipality unit has no category
-            else:
-                t = _evaluate(con, defs.expression(kf.id, "taeller").sql(), "_fakta")
-                n_sql = defs.expression(kf.id, "naevner").sql()
-                if n_sql != last[0]:  # most key figures share the denominator (bruttoareal_m2)
-                    last = (n_sql, _evaluate(con, n_sql, "_fakta"))
-                n = last[1]
-                ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
-                units = Units(**{k: a[ok] for k, a in keys.items()}, taeller=t[ok], naevner=n[ok],
-                              antal=np.ones(len(ok)))
-            stats += [{**row, "noegletal": kf.id} for row in _group_stats(units, layout, specs)]
+        with ThreadPoolExecutor(max_workers=GROUP_THREADS) as pool:
+            for kf in defs.noegletal:
+                specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
+                if _is_municipal(defs, kf):
+                    units = _municipal_units(con, defs, kf, keys, udeladt, layout)
+                    specs = [s for s in specs if not s[2]]  # a municipality unit has no category
+                else:
+                    t = _evaluate(con, defs.expression(kf.id, "taeller").sql(), "_fakta")
+                    n_sql = defs.expression(kf.id, "naevner").sql()
+                    if n_sql != last[0]:  # most key figures share the denominator (bruttoareal_m2)
+                        last = (n_sql, _evaluate(con, n_sql, "_fakta"))
+                    n = last[1]
+                    ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
+                    units = Units(**{k: a[ok] for k, a in keys.items()}, taeller=t[ok], naevner=n[ok],
+                                  antal=np.ones(len(ok)))
+                    del t
+                futures.append((kf.id, pool.submit(_group_stats, units, layout, specs)))
+                del units
+                pending = [f for _, f in futures if not f.done()]
+                if len(pending) >= GROUP_THREADS:
+                    wait(pending, return_when=FIRST_COMPLETED)
+            stats = [{**row, "noegletal": kf_id} for kf_id, f in futures for row in f.result()]
     finally:
         con.unregister("_fakta")
         con.unregister("_kommuner")

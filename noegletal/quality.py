@@ -79,10 +79,11 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from noegletal import formatting, model
+from noegletal import formatting, keyfigures, model
 from noegletal.definitions import Definitions, KeyFigure
 
 FINDING_COLUMNS: list[str] = [
@@ -90,6 +91,7 @@ FINDING_COLUMNS: list[str] = [
     "forklaring", "noegletal",
 ]
 SEVERITIES: tuple[str, ...] = ("fejl", "advarsel")
+DUCKDB_MEMORY = "1GB"
 
 
 @dataclass(frozen=True)
@@ -219,11 +221,14 @@ def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
     """
     normal = store.degree_days_normal()
     gd_year = float(normal.sum())
-    con = duckdb.connect()
+    # the same bounded share of memory as the store's connection (the default is 80 % of the RAM)
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY})
     try:
         con.register("facts_in", _input(facts))
         con.execute(_facts_view_sql(defs, normal))
-        parts = [*_quarter_rules(con, defs, gd_year), _missing_quarters(store), _key_figure_checks(con, defs, gd_year)]
+        parts = [*_quarter_rules(con, defs, gd_year), _missing_quarters(store)]
+        keyfigures.release_buffers(store.con)  # what the store's DuckDB cached for the submissions
+        parts.append(_key_figure_checks(con, defs, gd_year))
     finally:
         con.close()
     parts = [p for p in parts if len(p)]
@@ -290,13 +295,17 @@ def print_findings(store, periode: str | None, console: Console, err_console: Co
 # --------------------------------------------------------------------------------------------------
 
 
-def _input(facts: pd.DataFrame) -> pd.DataFrame:
-    """The facts with a row number; optional numeric columns that are absent read as NULL."""
+def _input(facts: pd.DataFrame) -> pa.Table:
+    """The facts columns the rules read, with a row number, as an Arrow table (DuckDB scans it several
+    times faster than the pandas frame); optional numeric columns that are absent read as NULL."""
     missing = [c for c in TEXT_COLUMNS if c not in facts]
     if missing:
         raise ValueError(f"bygningsfakta mangler kolonnerne {', '.join(missing)}")
-    optional = {c: np.nan for c in (*NUMERIC, "anvendelseskode", "w_pct", "gd_actual", "gd_normal") if c not in facts}
-    return facts.assign(**optional, _row=np.arange(len(facts)))  # copy-on-write: no data is copied
+    numeric = (*NUMERIC, "anvendelseskode", "w_pct", "gd_actual", "gd_normal")
+    optional = {c: np.nan for c in numeric if c not in facts}
+    columns = list(dict.fromkeys([*TEXT_COLUMNS, *numeric]))
+    table = pa.Table.from_pandas(facts.assign(**optional)[columns], preserve_index=False)  # no copy of numbers
+    return table.append_column("_row", pa.array(np.arange(len(facts), dtype=np.int64)))
 
 
 def _facts_view_sql(defs: Definitions, normal: pd.Series) -> str:
@@ -331,7 +340,7 @@ def _quarter_rows(con) -> pd.DataFrame:
     """The kvartal rows as plain numpy columns (NaN for NULL), with a dense building number `_bc`."""
     raw = con.execute(f"SELECT {', '.join(QUARTER_COLUMNS)} FROM f WHERE vindue = 'kvartal'").fetchnumpy()
     kv = pd.DataFrame({c: np.ma.filled(raw[c].astype("float64"), np.nan) if c not in ("_row", "_b", "_t", "_kat")
-                       else np.asarray(raw[c]) for c in QUARTER_COLUMNS})
+                       else np.asarray(raw[c]) for c in QUARTER_COLUMNS}, copy=False)  # no block consolidation
     kv["_bc"] = pd.factorize(kv["_b"])[0]
     return kv
 
@@ -431,14 +440,16 @@ def _quarter_rules(con, defs: Definitions, gd_year: float) -> list[pd.DataFrame]
     """The rules on the submitted quarter values (their arrays are freed on return)."""
     kv = _quarter_rows(con)
     lags = _lag_positions(kv)
-    levels = {c: _level(kv, c, gd_year) for c in (*JUMP_FLOWS, *JUMP_STOCKS)}
+    levels = {c: _level(kv, c, gd_year) for c in UNIT_COLUMNS}
     slips, slipped = _unit_slips(kv, lags, levels)
+    # the jump rule takes one column's levels at a time (ten columns × two arrays is ≈ 300 MB nationally)
+    level_of = lambda c: levels.pop(c) if c in levels else _level(kv, c, gd_year)  # noqa: E731
     return [
         _area_consistency(kv),
         _costs_without_area(kv),
         slips,
         _zeros(kv),
-        _jumps(kv, lags, levels, slipped),
+        _jumps(kv, lags, level_of, slipped),
         _category_changes(kv, defs),
         _zero_users(kv),
     ]
@@ -494,8 +505,9 @@ def _lag_positions(kv: pd.DataFrame) -> np.ndarray:
 
 def _lagged(values: pd.Series, lags: np.ndarray) -> np.ndarray:
     """(rows × lags) array: the building's value 1, 2, … quarters earlier (NaN where missing)."""
-    arr = values.to_numpy(dtype="float64", na_value=np.nan)
-    return np.where(lags >= 0, arr[lags], np.nan)
+    out = np.take(values.to_numpy(dtype="float64", na_value=np.nan), lags)
+    out[lags < 0] = np.nan
+    return out
 
 
 def _row_median(a: np.ndarray) -> np.ndarray:
@@ -565,10 +577,11 @@ def _zeros(kv: pd.DataFrame) -> pd.DataFrame:
     ], ignore_index=True)
 
 
-def _jumps(kv: pd.DataFrame, lags: np.ndarray, levels: dict, slipped: dict[str, pd.Series]) -> pd.DataFrame:
+def _jumps(kv: pd.DataFrame, lags: np.ndarray, level_of, slipped: dict[str, pd.Series]) -> pd.DataFrame:
+    """`level_of(column)` gives the column's `_level`."""
     out = []
     for col in (*JUMP_FLOWS, *JUMP_STOCKS):
-        x, cat = levels[col]
+        x, cat = level_of(col)
         level = x / cat if col in JUMP_FLOWS else x  # flows: removes seasons, prices and weather shared by all
         if col in slipped:
             level_before = level.where(~slipped[col])  # a unit slip is no level to compare with
