@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from noegletal import model, reference
+from noegletal import formatting, model, reference
 
 __all__ = [
     "Submission",
@@ -605,12 +605,6 @@ def _assign_ids(b: dict, mun: pd.DataFrame, plan: dict) -> dict:
     return out
 
 
-def _da(x: float, decimals: int = 0) -> str:
-    """Danish number format: 1.234,5."""
-    s = f"{x:,.{decimals}f}"
-    return s.replace(",", "_").replace(".", ",").replace("_", ".")
-
-
 def _describe_planted(b: dict, periods: list[str], plan: dict, applied: dict) -> list[PlantedError]:
     """One PlantedError per planted kind; `applied` holds (true value, reported value) where relevant."""
     out = []
@@ -621,19 +615,19 @@ def _describe_planted(b: dict, periods: list[str], plan: dict, applied: dict) ->
         true, bad = applied.get(kind, (np.nan, np.nan))
         area = b["area"][i]
         column, desc = {
-            "kwh_som_mwh": ("varme_kwh", f"Varmeforbrug indberettet i MWh i stedet for kWh: {_da(bad, 1)} "
-                                         f"i stedet for {_da(true)} kWh (1000 gange for lavt)"),
-            "tomt_over_brutto": ("tomt_areal_m2", f"Tomt areal {_da(np.rint(area * 1.25))} m² er større end bruttoarealet "
-                                                  f"{_da(area)} m²; afvises ved indlæsning og findes derfor kun i "
+            "kwh_som_mwh": ("varme_kwh", f"Varmeforbrug indberettet i MWh i stedet for kWh: {formatting.number(bad, 1)} "
+                                         f"i stedet for {formatting.number(true, 0)} kWh (1000 gange for lavt)"),
+            "tomt_over_brutto": ("tomt_areal_m2", f"Tomt areal {formatting.number(np.rint(area * 1.25), 0)} m² er større end bruttoarealet "
+                                                  f"{formatting.number(area, 0)} m²; afvises ved indlæsning og findes derfor kun i "
                                                   "malformed_example(), ikke i submissions"),
             "manglende_kvartal": ("periode", "Bygningen står i bygninger, men mangler i kvartal for dette kvartal"),
-            "ekstrem_udgift": ("rengoering_kr", f"Rengøringsudgift {_da(bad)} kr. i kvartalet, 20 gange det normale "
-                                                f"({_da(true)} kr.)"),
+            "ekstrem_udgift": ("rengoering_kr", f"Rengøringsudgift {formatting.number(bad, 0)} kr. i kvartalet, 20 gange det normale "
+                                                f"({formatting.number(true, 0)} kr.)"),
             "kategori_skift": ("anvendelseskode", "Anvendelseskoden skifter fra 441 Daginstitution (dagtilbud) til 321 "
                                                   "Bygning til kontor (administration) fra dette kvartal"),
-            "kvartalsspring": ("el_kwh", f"Elforbrug {_da(bad)} kWh i kvartalet, 4 gange det normale ({_da(true)} kWh)"),
-            "implausibelt_nul": ("el_kwh", f"Elforbrug indberettet som 0 kWh for en stor skolebygning ({_da(area)} m², "
-                                           f"normalt ca. {_da(true)} kWh i kvartalet)"),
+            "kvartalsspring": ("el_kwh", f"Elforbrug {formatting.number(bad, 0)} kWh i kvartalet, 4 gange det normale ({formatting.number(true, 0)} kWh)"),
+            "implausibelt_nul": ("el_kwh", f"Elforbrug indberettet som 0 kWh for en stor skolebygning ({formatting.number(area, 0)} m², "
+                                           f"normalt ca. {formatting.number(true, 0)} kWh i kvartalet)"),
         }[kind]
         out.append(PlantedError(kind, int(b["kommunekode"][i]), str(b["bygning_id"][i]), periods[t], column, desc))
     return out

@@ -413,12 +413,10 @@ def _decimals(x) -> int:
 
 
 def _da(x, decimals: int | None = None) -> str:
-    """Danish number format, 1.234,5 (as noegletal.formatting.number, but without babel's
-    ~50 µs a call: there can be thousands of findings at national scale)."""
+    """Danish number format with decimals by size (1.234 / 12,3 / 0,12)."""
     if x is None or not np.isfinite(x):
         return "–"
-    text = f"{float(x):,.{_decimals(x) if decimals is None else decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return formatting.number(x, _decimals(x) if decimals is None else decimals)
 
 
 def _val(x, unit: str, decimals: int | None = None) -> str:
@@ -832,7 +830,7 @@ def _key_figure_texts(rule: str, k: KeyFigure, h: pd.DataFrame, has_flows: bool,
         ]
     return [
         RULES[rule].tekst.format(
-            noegletal=k.navn_da, vaerdi=_val(v, unit), periode=p, kategori=_cat_name(defs, c), min=_da(lo),
+            noegletal=k.navn_da, vaerdi=_val(v, unit), periode=p, kategori=_cat_name(defs, c), min=_da(lo, _decimals(hi)),
             max=_val(hi, unit), omregnet=" omregnet til helår ud fra kvartalet" if has_flows else " i kvartalet",
         )
         for v, p, c, lo, hi in zip(h["value"], periods, categories, h["lo"], h["hi"])
