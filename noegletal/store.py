@@ -98,8 +98,6 @@ class Store:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as e:
             raise StoreError(f"Kan ikke åbne databasen {self.path}: {e}") from e
-        # DuckDB draws a progress bar on the terminal for long queries; our commands print their own
-        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.migrate()
         elif self.schema_version() != SCHEMA_VERSION:
