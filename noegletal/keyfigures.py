@@ -228,19 +228,19 @@ def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
     end = np.flatnonzero((kom[3:] == kom[:-3]) & same_byg.astype(bool) & (t[3:] - t[:-3] == 3)) + 3
     summed = [c for c in fact_columns(defs) if c != NORMALISED_HEAT]
     # one row per output row: the quarter itself, then quarter P of every rolling year
-    rows = pa.array(np.concatenate([np.arange(n), end]))
+    rows = np.concatenate([np.arange(n), end])
     kept = [c for c in quarters.column_names if c not in summed and c not in ("_t", "vindue")]
     integers = {pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype()}  # nullable, not float with NaN
     # text as categories: taking 3.7 million strings (nationally) costs seconds and ≈ 0.5 GB, their codes
     # almost nothing; DuckDB stores a dictionary column as plain VARCHAR
-    kept_table = quarters.select(kept)
+    kept_table = quarters.select(kept).combine_chunks()  # one dictionary per column, not one per chunk
     for i, field in enumerate(kept_table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             kept_table = kept_table.set_column(i, field.name, pc.dictionary_encode(kept_table.column(i)))
-    taken = kept_table.take(rows).to_pandas(types_mapper=integers.get)
-    taken["kommunekode"] = taken["kommunekode"].astype("int64")
-    window = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(len(end), dtype=np.int64)])
-    columns = {c: taken[c] for c in kept}
+    per_quarter = kept_table.to_pandas(types_mapper=integers.get)
+    columns = {c: per_quarter[c].array.take(rows) for c in kept}
+    columns["kommunekode"] = columns["kommunekode"].astype("int64")
+    window = np.concatenate([np.zeros(n, dtype=np.int8), np.ones(len(end), dtype=np.int8)])
     columns["vindue"] = pd.Categorical.from_codes(window, list(WINDOWS))
     # in place into preallocated arrays: fresh memory is slow to touch, and this is 18 columns × 4 quarters
     previous, part = [end - k for k in (1, 2, 3)], np.empty(len(end))
@@ -364,6 +364,10 @@ class Layout:
         """Window x period combinations: slot = window * n_periods + (period index - t_min)."""
         return len(WINDOWS) * self.n_periods
 
+    def fine(self, slot, kommune, kategori):
+        """The finest group (slot, municipality, category) as one integer; category 0 for municipality units."""
+        return (slot * len(self.kommuner) + kommune) * len(model.CATEGORIES) + kategori
+
     @property
     def n_gruppe(self) -> int:
         return int(self.gruppe.max()) + 1 if len(self.gruppe) else 1
@@ -373,12 +377,10 @@ class Layout:
 class Units:
     """The members of the group figures of one key figure: one row per building (or municipality) and window."""
 
-    slot: np.ndarray  # see Layout.n_slots
-    kommune: np.ndarray  # position in Layout.kommuner
-    kategori: np.ndarray  # position in model.CATEGORIES (0 for municipality units)
+    fine: np.ndarray  # the finest group: Layout.fine(slot, municipality position, category position)
     taeller: np.ndarray
     naevner: np.ndarray
-    antal: np.ndarray  # buildings behind the unit (1 for a building)
+    antal: np.ndarray | None  # buildings behind each unit; None: one each (building units)
 
 
 def layout_of(store, facts: pd.DataFrame) -> Layout:
@@ -390,16 +392,12 @@ def layout_of(store, facts: pd.DataFrame) -> Layout:
     return Layout(t_min=int(t.min()), n_periods=int(t.max() - t.min() + 1), kommuner=kommuner, gruppe=gruppe)
 
 
-def _row_keys(facts: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
-    """Integer keys of every facts row for `Units` (int32: small numbers, and every key figure's units
-    copy them)."""
+def _row_keys(facts: pd.DataFrame, layout: Layout) -> np.ndarray:
+    """The finest group (`Layout.fine`) of every facts row: one integer that every key figure's units copy."""
     window = _codes(facts["vindue"], list(WINDOWS).index)
-    kategori = _codes(facts["kategori"], _category_position)
-    return {
-        "slot": (window * layout.n_periods + period_index(facts["periode"]) - layout.t_min).astype(np.int32),
-        "kommune": np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy()).astype(np.int32),
-        "kategori": kategori.astype(np.int32),
-    }
+    slot = window * layout.n_periods + period_index(facts["periode"]) - layout.t_min
+    kommune = np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy())
+    return layout.fine(slot, kommune, _codes(facts["kategori"], _category_position))
 
 
 def _category_position(kategori: str) -> int:
@@ -462,13 +460,14 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
 
     n_kom, n_cat = len(layout.kommuner), len(model.CATEGORIES)
     n_fine = layout.n_slots * n_kom * n_cat
-    fine = (units.slot.astype(np.int64) * n_kom + units.kommune) * n_cat + units.kategori
+    fine = units.fine
     fine_sums = {
         "count": np.bincount(fine, minlength=n_fine),
         "taeller": np.bincount(fine, weights=units.taeller, minlength=n_fine),
         "naevner": np.bincount(fine, weights=units.naevner, minlength=n_fine),
-        "antal_bygninger": np.bincount(fine, weights=units.antal, minlength=n_fine),
     }
+    fine_sums["antal_bygninger"] = (fine_sums["count"] if units.antal is None
+                                    else np.bincount(fine, weights=units.antal, minlength=n_fine))
     cell = np.arange(n_fine)
     cell_kat, cell_kom, cell_slot = cell % n_cat, (cell // n_cat) % n_kom, cell // (n_cat * n_kom)
 
@@ -557,8 +556,7 @@ def group_rows(store, facts: pd.DataFrame, udeladt: np.ndarray, defs: Definition
                         last = (n_sql, _evaluate(con, n_sql, "_fakta"))
                     n = last[1]
                     ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
-                    units = Units(**{k: a[ok] for k, a in keys.items()}, taeller=t[ok], naevner=n[ok],
-                                  antal=np.ones(len(ok)))
+                    units = Units(fine=keys[ok], taeller=t[ok], naevner=n[ok], antal=None)
                     del t
                 futures.append((kf.id, pool.submit(_group_stats, units, layout, specs)))
                 del units
@@ -576,7 +574,7 @@ def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layou
     """One unit per municipality and window: the building part summed, the municipality part taken once."""
     n_kom = len(layout.kommuner)
     size = layout.n_slots * n_kom
-    slot_kommune = keys["slot"] * n_kom + keys["kommune"]
+    slot_kommune = keys // len(model.CATEGORIES)
     parts, counts = {}, np.zeros(size, dtype=np.int64)
     for part in ("taeller", "naevner"):
         expr = defs.expression(kf.id, part)
@@ -591,7 +589,7 @@ def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layou
             counts = np.bincount(slot_kommune[ok], minlength=size)
     idx = np.flatnonzero((counts > 0) & ~np.isnan(parts["taeller"]) & (parts["naevner"] > 0))
     return Units(
-        slot=idx // n_kom, kommune=idx % n_kom, kategori=np.zeros(len(idx), dtype=np.int64),
+        fine=layout.fine(idx // n_kom, idx % n_kom, 0),
         taeller=parts["taeller"][idx], naevner=parts["naevner"][idx], antal=counts[idx].astype(np.float64),
     )
 

@@ -537,12 +537,11 @@ def test_group_stats_match_pandas_quantiles():
     n = 5000
     layout = keyfigures.Layout(t_min=8000, n_periods=3, kommuner=np.array([101, 147, 151]), gruppe=np.array([1, 1, 2]))
     taeller = np.round(rng.normal(100, 50, n), 1)  # rounding makes ties
-    units = keyfigures.Units(
-        slot=rng.integers(0, layout.n_slots, n), kommune=rng.integers(0, 3, n), kategori=rng.integers(0, 9, n),
-        taeller=taeller, naevner=np.full(n, 2.0), antal=np.ones(n),
-    )
-    df = pd.DataFrame({"slot": units.slot, "kommune": units.kommune, "gruppe": layout.gruppe[units.kommune],
-                       "kategori": units.kategori, "t": taeller, "v": taeller / 2})
+    slot, kommune, kategori = rng.integers(0, layout.n_slots, n), rng.integers(0, 3, n), rng.integers(0, 9, n)
+    units = keyfigures.Units(fine=layout.fine(slot, kommune, kategori), taeller=taeller, naevner=np.full(n, 2.0),
+                             antal=None)
+    df = pd.DataFrame({"slot": slot, "kommune": kommune, "gruppe": layout.gruppe[kommune],
+                       "kategori": kategori, "t": taeller, "v": taeller / 2})
     stats = keyfigures._group_stats(units, layout, keyfigures.GROUP_SPECS)
     for (niveau, unit, by_kat), got in zip(keyfigures.GROUP_SPECS, stats):
         by = ["slot"] + ({"kommune": ["kommune"], "gruppe": ["gruppe"], None: []}[unit]) + (["kategori"] if by_kat else [])
