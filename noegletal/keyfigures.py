@@ -333,12 +333,13 @@ def exclusions(facts: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray,
     )
     # only rows of the affected buildings need the (string) join
     candidate = np.flatnonzero(facts["bygning_id"].isin(reasons["bygning_id"].unique()).to_numpy())
+    affected = facts.iloc[candidate]
     rows = pd.DataFrame({
         "row": candidate,
-        "kommunekode": facts["kommunekode"].to_numpy()[candidate],
-        "bygning_id": facts["bygning_id"].astype(str).to_numpy()[candidate],
-        "t": period_index(facts["periode"].to_numpy()[candidate]),
-        "vindue": facts["vindue"].astype(str).to_numpy()[candidate],
+        "kommunekode": affected["kommunekode"].to_numpy(),
+        "bygning_id": affected["bygning_id"].astype(str).to_numpy(),
+        "t": period_index(affected["periode"].to_numpy()),
+        "vindue": affected["vindue"].astype(str).to_numpy(),
     }).merge(reasons, on=["kommunekode", "bygning_id", "t", "vindue"], how="inner")
     udeladt[rows["row"].to_numpy()] = True
     aarsag[rows["row"].to_numpy()] = rows["tekst"].to_numpy()
@@ -442,9 +443,9 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     Returns per level a dict of arrays: slot, base (municipality position, kommunegruppe code or 0),
     kategori (position or -1 for all), taeller, naevner, antal_bygninger, p10, median, p90, plus
     niveau and unit. Sums are added up once per finest group (slot, municipality, category) and
-    rolled up from there. For the quantiles the values are ranked once; per level one integer sort
-    of (group << bits | rank) puts every group's values in order, so the quantiles are read off at
-    the group's offsets.
+    rolled up from there. For the quantiles the values are sorted once; per level one integer sort
+    of (group << bits | position in that order) puts every group's values in order, so the
+    quantiles are read off at the group's offsets.
     """
     n = len(units.taeller)
     if n == 0:
@@ -452,9 +453,9 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     v = units.taeller / units.naevner
     order = _sort_order(v)
     v_sorted = v[order]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n, dtype=np.int64)
-    del v, order  # two figures are ranked at a time: keep their memory small
+    fine_sorted = units.fine[order]  # the finest group of the i-th smallest value
+    del v, order  # two figures are sorted at a time: keep their memory small
+    rank = np.arange(n, dtype=np.int64)
     rank_bits = max(1, (n - 1).bit_length())
     rank_mask = (1 << rank_bits) - 1
 
@@ -484,7 +485,7 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
         cell_group = (cell_slot * n_base + cell_base) * n_sub + (cell_kat if by_kategori else 0)
         sums = {k: np.bincount(cell_group, weights=a, minlength=n_groups) for k, a in fine_sums.items()}
         counts = sums.pop("count").round().astype(np.int64)
-        np.take(cell_group, fine, out=key)  # every unit's group id
+        np.take(cell_group, fine_sorted, out=key)  # the group of every value, smallest first
         key <<= rank_bits
         key |= rank
         key.sort()
