@@ -596,9 +596,9 @@ def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layou
 
 
 def _text_column(codes: np.ndarray, labels: list[str]) -> pa.Array:
-    """labels[codes] as an Arrow text column (code -1 -> NULL) without building Python strings per row."""
+    """labels[codes] as an Arrow dictionary column (code -1 -> NULL): a pandas category, stored as VARCHAR."""
     indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string())).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string()))
 
 
 def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.DataFrame:
@@ -642,7 +642,7 @@ def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.Data
     })
     out = table.to_pandas()
     out["kommunekode"] = out["kommunekode"].astype("Int64")
-    out["definitioner_version"] = defs.version
+    out["definitioner_version"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), [defs.version])
     out["udeladt"] = False
     out["udeladt_aarsag"] = pd.Series(np.nan, index=out.index, dtype="str")
     return out[[*MART_COLUMNS, *INTERNAL_COLUMNS]]
