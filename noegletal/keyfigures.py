@@ -34,10 +34,13 @@ Decisions and why:
   alle (all buildings) only.
 - Group rows are computed in numpy rather than with DuckDB's quantile_cont: at national scale (≈ 70
   million building values × 6 group levels) DuckDB's holistic aggregates took 30-45 s on two cores;
-  here the values of a key figure are ranked once and each level costs one integer sort
+  here the values of a key figure are sorted once and each level costs one integer sort
   (`_group_stats`), the sums are added up once per finest group and rolled up. Tests check the
   result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
   Two key figures are computed at a time in threads (numpy's sorts release the GIL: two cores).
+  The numerators and denominators are evaluated with `Expression.evaluate` on the facts' own
+  arrays (the same floats as the SQL of the mart view, tested): handing 3.7 million rows to DuckDB
+  and back for every figure cost ≈ 1 s and a copy of the facts.
 - The building rows are a view over `bygningsfakta` (one SELECT per key figure), not a table: at
   national scale they are ≈ 70 million rows that would only repeat `bygningsfakta` with a division.
 - The rolling year is built in numpy from the quarters sorted by building and quarter (row i-3..i),
@@ -196,12 +199,17 @@ def _quarters_sql(defs: Definitions) -> str:
 
 
 def release_buffers(con) -> None:
-    """Make DuckDB hand back the memory it keeps cached after a query (its buffer pool stays filled
-    up to the memory limit, ≈ 1 GB after the facts query at national scale) by lowering the limit
-    for a moment; the frames built next need that memory more."""
+    """Hand memory that is cached but no longer used back to the system between the phases of compute.
+
+    DuckDB's buffer pool stays filled up to the memory limit after a query (≈ 1 GB after the facts
+    query at national scale): lowering the limit for a moment empties it, and DuckDB then also trims
+    the C heap, which holds ≈ 0.5 GB of freed pandas/numpy temporaries after the facts phase. Arrow's
+    allocator keeps freed blocks too. Nationally this lowers the memory of every later phase by ≈ 0.6 GB.
+    """
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute("SET memory_limit = '16MB'")
     con.execute(f"SET memory_limit = {_text(limit)}")
+    pa.default_memory_pool().release_unused()
 
 
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
@@ -221,7 +229,7 @@ def _building_order(kommunekode: np.ndarray, bygning_id: pa.DictionaryArray, t: 
     return np.argsort(key, kind="stable")
 
 
-def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
+def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -> pd.DataFrame:
     """The quarters (window kvartal) followed by the rows of window loebende_aar, in building order.
 
     A rolling-year row exists for every quarter P of a building that also reported P-1, P-2 and
@@ -230,18 +238,21 @@ def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
     misses it. Name, category, w etc. are those of quarter P. Text columns become categories: taking
     3.7 million strings (nationally) costs seconds and ≈ 0.5 GB, their codes almost nothing (DuckDB
     stores a dictionary column as plain VARCHAR). The frame is assembled without consolidating its
-    float columns into one block (which would copy them all once more).
+    float columns into one block (which would copy them all once more). `quarters` (the columns of
+    the query) is emptied on the way, so that its memory is freed column by column.
     """
-    n = quarters.num_rows
+    names = list(quarters)
+    n = len(quarters["_t"])
     summed = [c for c in fact_columns(defs) if c != NORMALISED_HEAT]
-    kept = [c for c in quarters.column_names if c not in summed and c not in ("_t", "vindue")]
-    kept_table = quarters.select(kept).combine_chunks()  # one dictionary per column, not one per chunk
+    kept = [c for c in names if c not in summed and c not in ("_t", "vindue")]
+    kept_table = pa.table({c: quarters.pop(c) for c in kept}).combine_chunks()  # one dictionary per column
     for i, field in enumerate(kept_table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             kept_table = kept_table.set_column(i, field.name, pc.dictionary_encode(kept_table.column(i)))
     byg = kept_table["bygning_id"].chunk(0) if kept_table.num_rows else pa.array([], pa.string()).dictionary_encode()
-    kom = quarters["kommunekode"].to_numpy().astype(np.int64, copy=False)
-    t = quarters["_t"].to_numpy().astype(np.int64, copy=False)
+    kom = kept_table["kommunekode"].to_numpy().astype(np.int64)
+    t = quarters.pop("_t").to_numpy().astype(np.int64)
+    del quarters["vindue"]  # made below from the window of each row
     order = _building_order(kom, byg, t)
     kom, t, byg_code = kom[order], t[order], byg.indices.to_numpy()[order]
     end = np.flatnonzero((kom[3:] == kom[:-3]) & (byg_code[3:] == byg_code[:-3]) & (t[3:] - t[:-3] == 3)) + 3
@@ -256,7 +267,7 @@ def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
     # in place into preallocated arrays: fresh memory is slow to touch, and this is 18 columns × 4 quarters
     previous, part = [end - k for k in (1, 2, 3)], np.empty(len(end))
     for c in summed:
-        x = _floats(quarters[c])[order]
+        x = _floats(quarters.pop(c))[order]
         column = np.empty(n + len(end))
         column[:n] = x
         year = column[n:]
@@ -267,7 +278,7 @@ def _add_rolling_year(quarters: pa.Table, defs: Definitions) -> pd.DataFrame:
         if defs.kolonner[c].aggregering == "gennemsnit":
             year /= 4
         columns[c] = column
-    return pd.DataFrame({c: columns[c] for c in quarters.column_names if c != "_t"}, copy=False)
+    return pd.DataFrame({c: columns[c] for c in names if c != "_t"}, copy=False)
 
 
 def building_facts(store, defs: Definitions) -> pd.DataFrame:
@@ -282,11 +293,13 @@ def building_facts(store, defs: Definitions) -> pd.DataFrame:
         )
     quarters = store.con.sql(_quarters_sql(defs)).to_arrow_table()
     release_buffers(store.con)
-    facts = _add_rolling_year(quarters, defs)
     periode = quarters["periode"].to_numpy(zero_copy_only=False)
     periods = sorted(pd.unique(periode))
     heat_quarters = pd.unique(periode[~np.isnan(_floats(quarters["varme_kwh"]))])
-    del quarters, periode
+    columns = dict(zip(quarters.column_names, quarters.columns))
+    del quarters, periode  # _add_rolling_year frees each column when it has used it
+    facts = _add_rolling_year(columns, defs)
+    release_buffers(store.con)
     try:
         gd = energy.window_degree_days(store, periods, required=[(p, "kvartal") for p in heat_quarters])
     except energy.MissingDegreeDaysError as e:
@@ -405,11 +418,13 @@ def layout_of(store, facts: pd.DataFrame) -> Layout:
 
 
 def _row_keys(facts: pd.DataFrame, layout: Layout) -> np.ndarray:
-    """The finest group (`Layout.fine`) of every facts row: one integer that every key figure's units copy."""
+    """The finest group (`Layout.fine`) of every facts row: one integer that every key figure's units
+    copy (int32 when it fits: half the memory per figure in flight)."""
     window = _codes(facts["vindue"], list(WINDOWS).index)
     slot = window * layout.n_periods + period_index(facts["periode"]) - layout.t_min
     kommune = np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy())
-    return layout.fine(slot, kommune, _codes(facts["kategori"], _category_position))
+    fine = layout.fine(slot, kommune, _codes(facts["kategori"], _category_position))
+    return fine.astype(np.int32) if layout.n_slots * len(layout.kommuner) * len(model.CATEGORIES) < 2**31 else fine
 
 
 def _category_position(kategori: str) -> int:
@@ -453,7 +468,7 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
 
     Returns per level a dict of arrays: slot, base (municipality position, kommunegruppe code or 0),
     kategori (position or -1 for all), taeller, naevner, antal_bygninger, p10, median, p90, plus
-    niveau and unit. Sums are added up once per finest group (slot, municipality, category) and
+    niveau, unit and rows (the number of groups). Sums are added up once per finest group (slot, municipality, category) and
     rolled up from there. For the quantiles the values are sorted once; per level one integer sort
     of (group << bits | position in that order) puts every group's values in order, so the
     quantiles are read off at the group's offsets.
@@ -506,6 +521,7 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
         row = {
             "niveau": niveau,
             "unit": unit,
+            "rows": len(present),
             "slot": present // (n_base * n_sub),
             "base": (present // n_sub) % n_base,
             "kategori": present % n_sub if by_kategori else np.full(len(present), -1),
@@ -524,65 +540,52 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     return out
 
 
-def _evaluate(con, sql: str, source: str) -> np.ndarray:
-    """An expression (`Expression.sql()`) for every row of `source`, NULL as NaN, in row order."""
-    table = con.sql(f"SELECT CAST({sql} AS DOUBLE) AS x FROM {source}").to_arrow_table()
-    return table.column("x").to_numpy().astype(np.float64, copy=False)
-
-
-def _fact_arrow(facts: pd.DataFrame, columns: list[str]) -> pa.Table:
-    """`columns` of the facts as an Arrow table (with a row number, so it has the facts' length even
-    without columns): DuckDB scans it several times faster than the whole pandas frame."""
-    table = pa.Table.from_pandas(facts[columns], preserve_index=False)
-    return table.append_column("_row", pa.array(np.arange(len(facts), dtype=np.int64)))
+def _values(frame: pd.DataFrame, expr) -> np.ndarray:
+    """An expression of the definitions sheet (`Expression.evaluate`) for every row of `frame`, NaN
+    where it is not reported; the columns are read in place (no copy of the facts)."""
+    x = expr.evaluate(lambda c: frame[c].to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.broadcast_to(x, (len(frame),))
 
 
 def group_rows(store, facts: pd.DataFrame, udeladt: np.ndarray, defs: Definitions) -> pd.DataFrame:
     """All group rows of the mart (levels kategori, kommune, gruppe, alle) for every key figure.
 
-    The figures are independent: while one thread ranks and sorts a figure's values (numpy's sorts
-    release the GIL), the next figure's values are evaluated; at most GROUP_THREADS figures are in
-    flight, which bounds the memory.
+    The figures are independent: while one thread sorts a figure's values (numpy's sorts release the
+    GIL), the next figure's values are evaluated; at most GROUP_THREADS figures are in flight, which
+    bounds the memory.
     """
     layout = layout_of(store, facts)
     keys = _row_keys(facts, layout)
-    con = store.con
-    release_buffers(con)  # what DuckDB cached in earlier phases: the figures in flight need the memory
-    used = list(dict.fromkeys(c for kf in defs.noegletal for part in ("taeller", "naevner")
-                              for c in defs.expression(kf.id, part).columns if c not in MUNICIPAL_COLUMNS))
+    kommuner = store.query("SELECT * FROM kommuner")
+    release_buffers(store.con)  # what DuckDB cached in earlier phases: the figures in flight need the memory
     last = ("", None)
-    con.register("_fakta", _fact_arrow(facts, used))
-    con.register("_kommuner", store.query("SELECT * FROM kommuner"))
     futures = []
-    try:
-        with ThreadPoolExecutor(max_workers=GROUP_THREADS) as pool:
-            for kf in defs.noegletal:
-                specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
-                if _is_municipal(defs, kf):
-                    units = _municipal_units(con, defs, kf, keys, udeladt, layout)
-                    specs = [s for s in specs if not s[2]]  # a municipality unit has no category
-                else:
-                    t = _evaluate(con, defs.expression(kf.id, "taeller").sql(), "_fakta")
-                    n_sql = defs.expression(kf.id, "naevner").sql()
-                    if n_sql != last[0]:  # most key figures share the denominator (bruttoareal_m2)
-                        last = (n_sql, _evaluate(con, n_sql, "_fakta"))
-                    n = last[1]
-                    ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
-                    units = Units(fine=keys[ok], taeller=t[ok], naevner=n[ok], antal=None)
-                    del t
-                futures.append((kf.id, pool.submit(_group_stats, units, layout, specs)))
-                del units
-                pending = [f for _, f in futures if not f.done()]
-                if len(pending) >= GROUP_THREADS:
-                    wait(pending, return_when=FIRST_COMPLETED)
-            stats = [{**row, "noegletal": kf_id} for kf_id, f in futures for row in f.result()]
-    finally:
-        con.unregister("_fakta")
-        con.unregister("_kommuner")
+    with ThreadPoolExecutor(max_workers=GROUP_THREADS) as pool:
+        for kf in defs.noegletal:
+            specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
+            if _is_municipal(defs, kf):
+                units = _municipal_units(facts, kommuner, defs, kf, keys, udeladt, layout)
+                specs = [s for s in specs if not s[2]]  # a municipality unit has no category
+            else:
+                t = _values(facts, defs.expression(kf.id, "taeller"))
+                n_expr = defs.expression(kf.id, "naevner")
+                if n_expr.text != last[0]:  # most key figures share the denominator (bruttoareal_m2)
+                    last = (n_expr.text, _values(facts, n_expr))
+                n = last[1]
+                ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
+                units = Units(fine=keys[ok], taeller=t[ok], naevner=n[ok], antal=None)
+                del t
+            futures.append((kf.id, pool.submit(_group_stats, units, layout, specs)))
+            del units
+            pending = [f for _, f in futures if not f.done()]
+            if len(pending) >= GROUP_THREADS:
+                wait(pending, return_when=FIRST_COMPLETED)
+        stats = [{**row, "noegletal": kf_id} for kf_id, f in futures for row in f.result()]
     return _mart_frame(stats, layout, defs)
 
 
-def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layout: Layout) -> Units:
+def _municipal_units(facts: pd.DataFrame, kommuner: pd.DataFrame, defs: Definitions, kf: KeyFigure, keys,
+                     udeladt, layout: Layout) -> Units:
     """One unit per municipality and window: the building part summed, the municipality part taken once."""
     n_kom = len(layout.kommuner)
     size = layout.n_slots * n_kom
@@ -591,11 +594,10 @@ def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layou
     for part in ("taeller", "naevner"):
         expr = defs.expression(kf.id, part)
         if expr.columns and set(expr.columns) <= MUNICIPAL_COLUMNS:
-            per = con.sql(f"SELECT kommunekode, CAST({expr.sql()} AS DOUBLE) AS x FROM _kommuner").df()
-            lookup = dict(zip(per["kommunekode"].astype(int), per["x"]))
+            lookup = dict(zip(kommuner["kommunekode"].astype(int), _values(kommuner, expr)))
             parts[part] = np.tile([lookup.get(int(k), np.nan) for k in layout.kommuner], layout.n_slots)
         else:
-            x = _evaluate(con, expr.sql(), "_fakta")
+            x = _values(facts, expr)
             ok = ~np.isnan(x) & ~udeladt
             parts[part] = np.bincount(slot_kommune[ok], weights=x[ok], minlength=size)
             counts = np.bincount(slot_kommune[ok], minlength=size)
@@ -604,12 +606,6 @@ def _municipal_units(con, defs: Definitions, kf: KeyFigure, keys, udeladt, layou
         fine=layout.fine(idx // n_kom, idx % n_kom, 0),
         taeller=parts["taeller"][idx], naevner=parts["naevner"][idx], antal=counts[idx].astype(np.float64),
     )
-
-
-def _text_column(codes: np.ndarray, labels: list[str]) -> pa.Array:
-    """labels[codes] as an Arrow dictionary column (code -1 -> NULL): a pandas category, stored as VARCHAR."""
-    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, pa.string()))
 
 
 def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.DataFrame:
@@ -621,11 +617,12 @@ def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.Data
     levels = ["kategori", "kommune", "gruppe", "alle"]
     gruppe_labels = [f"kommunegruppe_{g}" for g in range(layout.n_gruppe)]
     kommune_labels = [str(k) for k in layout.kommuner]
-    col = {k: np.concatenate([r[k] for r in stats]) for k in (
+    col = {k: np.concatenate([r.pop(k) for r in stats]) for k in (
         "slot", "base", "kategori", "taeller", "naevner", "antal_bygninger", "p10", "median", "p90")}
-    stat = np.concatenate([np.full(len(r["slot"]), i) for i, r in enumerate(stats)])  # row -> its stats entry
+    stat = np.repeat(np.arange(len(stats)), [r["rows"] for r in stats])  # row -> its stats entry
     niveau = np.array([levels.index(r["niveau"]) for r in stats])[stat]
     figure = np.array([figures.index(r["noegletal"]) for r in stats])[stat]
+    del stat
     by_kommune = niveau <= levels.index("kommune")
     # enhed: the category (kategori level), the municipality code, the group id or "alle"
     enhed_labels = [*model.CATEGORIES, *kommune_labels, *gruppe_labels, "alle"]
@@ -634,28 +631,22 @@ def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.Data
         [col["kategori"], len(model.CATEGORIES) + col["base"], len(model.CATEGORIES) + len(kommune_labels) + col["base"]],
         default=len(enhed_labels) - 1,
     )
-    kommunekode = layout.kommuner[np.where(by_kommune, col["base"], 0)]
-    table = pa.table({
-        "periode": _text_column(col["slot"] % layout.n_periods, periods),
-        "vindue": _text_column(col["slot"] // layout.n_periods, list(WINDOWS)),
-        "niveau": _text_column(niveau, levels),
-        "kommunekode": pa.array(kommunekode, mask=~by_kommune, type=pa.int64()),
-        "enhed": _text_column(enhed, enhed_labels),
-        "kategori": _text_column(col["kategori"], list(model.CATEGORIES)),
-        "noegletal": _text_column(figure, figures),
+    # text as categories (codes, no strings per row; stored as VARCHAR), built directly from the codes
+    out = pd.DataFrame({
+        "periode": pd.Categorical.from_codes(col["slot"] % layout.n_periods, periods),
+        "vindue": pd.Categorical.from_codes(col.pop("slot") // layout.n_periods, list(WINDOWS)),
+        "niveau": pd.Categorical.from_codes(niveau, levels),
+        "kommunekode": pd.arrays.IntegerArray(layout.kommuner[np.where(by_kommune, col["base"], 0)].astype(np.int64),
+                                              ~by_kommune),
+        "enhed": pd.Categorical.from_codes(enhed, enhed_labels),
+        "kategori": pd.Categorical.from_codes(col.pop("kategori"), list(model.CATEGORIES)),
+        "noegletal": pd.Categorical.from_codes(figure, figures),
         "vaerdi": col["taeller"] / col["naevner"],
-        "taeller": col["taeller"],
-        "naevner": col["naevner"],
-        "antal_bygninger": col["antal_bygninger"],
-        "median": col["median"],
-        "p10": col["p10"],
-        "p90": col["p90"],
-    })
-    out = table.to_pandas()
-    out["kommunekode"] = out["kommunekode"].astype("Int64")
-    out["definitioner_version"] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), [defs.version])
-    out["udeladt"] = False
-    out["udeladt_aarsag"] = pd.Series(np.nan, index=out.index, dtype="str")
+        **{c: col.pop(c) for c in ("taeller", "naevner", "antal_bygninger", "median", "p10", "p90")},
+        "definitioner_version": pd.Categorical.from_codes(np.zeros(len(niveau), dtype=np.int8), [defs.version]),
+        "udeladt": np.zeros(len(niveau), dtype=bool),
+        "udeladt_aarsag": pd.Series(np.nan, index=pd.RangeIndex(len(niveau)), dtype="str"),
+    }, copy=False)
     return out[[*MART_COLUMNS, *INTERNAL_COLUMNS]]
 
 

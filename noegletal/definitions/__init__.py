@@ -2,17 +2,20 @@
 
 `load()` reads `definitioner.yaml` beside this file (or another path), validates it and returns a
 `Definitions` object. A broken sheet raises `DefinitionsError` with a message that names the key
-figure and field. Expressions are parsed once here and turned into SQL by `Expression.sql()`.
+figure and field. Expressions are parsed once here and turned into SQL by `Expression.sql()` or
+evaluated over numpy arrays by `Expression.evaluate()` (the same arithmetic; tested against each other).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -87,6 +90,32 @@ class Expression:
         any_reported = " OR ".join(f"{p} IS NOT NULL" for p in parts)
         total = " + ".join(f"coalesce({p}, 0)" for p in parts)
         return f"(CASE WHEN {any_reported} THEN {total} END)"
+
+    def evaluate(self, column: Callable[[str], np.ndarray]) -> np.ndarray | float:
+        """The expression over float arrays, NaN meaning "not reported" (NULL in `sql()`).
+
+        `column(name)` gives a column's array. The arithmetic is that of `sql()`, operation by
+        operation and in the same order (IEEE division, NaN propagates as NULL does, sum() adds the
+        reported parts left to right), so both give the same floats; the key-figure engine uses this
+        where the columns already are numpy arrays.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._evaluate(self._tree, column)
+
+    def _evaluate(self, node: ast.AST, column: Callable[[str], np.ndarray]) -> np.ndarray | float:
+        if isinstance(node, ast.Name):
+            return np.asarray(column(node.id), dtype=np.float64)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.BinOp):
+            op = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}[type(node.op)]
+            return op(self._evaluate(node.left, column), self._evaluate(node.right, column))
+        parts = [self._evaluate(a, column) for a in node.args]
+        reported = np.logical_or.reduce([~np.isnan(p) for p in parts])
+        total = np.where(np.isnan(parts[0]), 0.0, parts[0])
+        for p in parts[1:]:
+            total = total + np.where(np.isnan(p), 0.0, p)
+        return np.where(reported, total, np.nan)
 
     def __str__(self) -> str:
         return self.text
