@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import pandera.pandas as pa
 
 from noegletal import reference
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 CATEGORIES: tuple[str, ...] = (
     "skole",
@@ -174,6 +177,8 @@ def deadline(periode: str) -> dt.date:
 
 
 def _pandera_column(col: Column) -> pa.Column:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if col.allowed:
         checks.append(pa.Check.isin(list(col.allowed)))
@@ -186,6 +191,8 @@ def _pandera_column(col: Column) -> pa.Column:
 
 
 def _schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
     cols = {c.id: _pandera_column(c) for c in TABLES[table]}
     if table == "bygninger":
         cols["kommunekode"] = pa.Column("Int64", pa.Check.isin(sorted(reference.municipality_codes())))
@@ -196,9 +203,20 @@ def _schema(table: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, unique=unique, strict=True, name=table)
 
 
-BYGNINGER_SCHEMA = _schema("bygninger")
-KVARTAL_SCHEMA = _schema("kvartal")
-SCHEMAS = {"bygninger": BYGNINGER_SCHEMA, "kvartal": KVARTAL_SCHEMA}
+@cache
+def _schemas() -> dict[str, pa.DataFrameSchema]:
+    return {table: _schema(table) for table in ("bygninger", "kvartal")}
+
+
+def __getattr__(name: str):
+    """BYGNINGER_SCHEMA, KVARTAL_SCHEMA and SCHEMAS are built on first use: importing pandera takes
+    ≈ 0.2 s, which every command paid, also those that never validate a submission."""
+    schemas = {"BYGNINGER_SCHEMA": "bygninger", "KVARTAL_SCHEMA": "kvartal"}
+    if name in schemas:
+        return _schemas()[schemas[name]]
+    if name == "SCHEMAS":
+        return _schemas()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def empty_frame(table: str) -> pd.DataFrame:
