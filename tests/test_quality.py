@@ -242,6 +242,30 @@ def _consoles():
         Console(file=(ebuf := io.StringIO()), width=200, color_system=None), ebuf)
 
 
+def test_row_order_and_categorical_text_do_not_change_the_findings(clean):
+    """building_facts delivers the rows sorted by building and quarter, with categorical text; a
+    hand-made frame may come in any order with plain strings: both give the same findings."""
+    store, byg, kv = clean
+    kv2 = scale_value(kv, 101, "B04", "el_kwh", 4, ["2025Q3"])  # a jump
+    kv2 = scale_value(kv2, 147, "B02", "varme_kwh", 1000, ["2025Q4"])  # a unit slip
+    byg2 = set_value(byg, 147, "B03", "kategori", "administration", ["2026Q1", "2026Q2"])  # a category change
+    facts = facts_from(byg2, kv2)
+    expected = quality.find(store, facts, DEFS)
+    assert {"spring", "enhed_1000", "kategori_skift"} <= set(expected["regel"])
+    shuffled = facts.sample(frac=1, random_state=1).reset_index(drop=True)
+    text = ["bygning_id", "navn", "kategori", "periode", "vindue"]
+    shuffled[text] = shuffled[text].astype("category")
+    in_order = lambda f: f.sort_values(list(f.columns)).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(in_order(quality.find(store, shuffled, DEFS)), in_order(expected))
+
+
+def test_two_rows_for_the_same_building_and_quarter_are_refused(clean):
+    store, byg, kv = clean
+    facts = facts_from(byg, kv)
+    with pytest.raises(ValueError, match="flere rækker for samme bygning og kvartal"):
+        quality.find(store, pd.concat([facts, facts.iloc[[0]]], ignore_index=True), DEFS)
+
+
 def test_findings_have_the_contract_dtypes(clean):
     store, byg, kv = clean
     found = run(store, byg, set_value(kv, 101, "B10", "el_kwh", 0.0, ["2025Q4"]))
