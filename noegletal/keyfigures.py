@@ -433,8 +433,9 @@ def _category_position(kategori: str) -> int:
     return model.CATEGORIES.index(kategori)
 
 
-def _sort_order(v: np.ndarray) -> np.ndarray:
-    """A permutation that sorts the float array `v` (no NaN) ascending, exactly.
+def _sort_order(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, v[order]): a permutation that sorts the float array `v` (no NaN) ascending, exactly,
+    and the sorted values.
 
     np.argsort on floats is 2-3 times slower than np.sort on integers, so each value's
     order-preserving bit pattern, with its last bits replaced by the element's position, is sorted as
@@ -459,8 +460,9 @@ def _sort_order(v: np.ndarray) -> np.ndarray:
         cut = keys >> index_bits
         run = np.concatenate([[0], np.cumsum(cut[1:] != cut[:-1])])  # runs of equal cut patterns
         pos = np.flatnonzero(np.isin(run, run[1:][down]))  # all positions of the runs with a step down
-        order[pos] = order[pos[np.lexsort((vs[pos], run[pos]))]]  # sort each run by exact value
-    return order
+        exact = pos[np.lexsort((vs[pos], run[pos]))]  # sort each run by exact value
+        order[pos], vs[pos] = order[exact], vs[exact]
+    return order, vs
 
 
 def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
@@ -477,9 +479,8 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     if n == 0:
         return []
     v = units.taeller / units.naevner
-    order = _sort_order(v)
-    v_sorted = v[order]
-    fine_sorted = units.fine[order]  # the finest group of the i-th smallest value
+    order, v_sorted = _sort_order(v)
+    fine_sorted = units.fine[order].astype(np.intp)  # the finest group of the i-th smallest value (an index)
     del v, order  # two figures are sorted at a time: keep their memory small
     rank = np.arange(n, dtype=np.int64)
     rank_bits = max(1, (n - 1).bit_length())

@@ -526,9 +526,10 @@ def test_sort_order_is_exact():
     near = np.nextafter(base[:5000], np.inf)  # differ only in the last bit: ties after packing
     v = np.concatenate([base, near, np.zeros(10), -np.zeros(10), base[:100], [1e300, -1e300, 5e-324]])
     rng.shuffle(v)
-    order = keyfigures._sort_order(v)
+    order, v_sorted = keyfigures._sort_order(v)
     assert sorted(order) == list(range(len(v)))
     np.testing.assert_array_equal(v[order], np.sort(v))
+    np.testing.assert_array_equal(v_sorted, np.sort(v))
 
 
 def test_group_stats_match_pandas_quantiles():
