@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -570,37 +570,30 @@ def _values(frame: pd.DataFrame, expr) -> np.ndarray:
 def group_rows(store, facts: pd.DataFrame, udeladt: np.ndarray, defs: Definitions) -> pd.DataFrame:
     """All group rows of the mart (levels kategori, kommune, gruppe, alle) for every key figure.
 
-    The figures are independent: while one thread sorts a figure's values (numpy's sorts release the
-    GIL), the next figure's values are evaluated; at most GROUP_THREADS figures are in flight, which
+    The figures are independent: GROUP_THREADS of them are computed at a time, each evaluated,
+    sorted and summed in its own thread (numpy releases the GIL in the heavy parts), which also
     bounds the memory.
     """
     layout = layout_of(store, facts)
     keys = _row_keys(facts, layout)
     kommuner = store.query("SELECT * FROM kommuner")
     release_buffers(store.con)  # what DuckDB cached in earlier phases: the figures in flight need the memory
-    last = ("", None)
-    futures = []
+    counted = ~udeladt
+
+    def figure_stats(kf: KeyFigure) -> list[dict]:
+        specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
+        if _is_municipal(defs, kf):
+            units = _municipal_units(facts, kommuner, defs, kf, keys, udeladt, layout)
+            specs = [s for s in specs if not s[2]]  # a municipality unit has no category
+        else:
+            t = _values(facts, defs.expression(kf.id, "taeller"))
+            n = _values(facts, defs.expression(kf.id, "naevner"))
+            ok = ~np.isnan(t) & (n > 0) & counted  # a mask: a tenth of the memory of positions
+            units = Units(fine=keys[ok], taeller=t[ok], naevner=n[ok], antal=None)
+        return [{**row, "noegletal": kf.id} for row in _group_stats(units, layout, specs)]
+
     with ThreadPoolExecutor(max_workers=GROUP_THREADS) as pool:
-        for kf in defs.noegletal:
-            specs = [s for s in GROUP_SPECS if s[0] in kf.niveauer]
-            if _is_municipal(defs, kf):
-                units = _municipal_units(facts, kommuner, defs, kf, keys, udeladt, layout)
-                specs = [s for s in specs if not s[2]]  # a municipality unit has no category
-            else:
-                t = _values(facts, defs.expression(kf.id, "taeller"))
-                n_expr = defs.expression(kf.id, "naevner")
-                if n_expr.text != last[0]:  # most key figures share the denominator (bruttoareal_m2)
-                    last = (n_expr.text, _values(facts, n_expr))
-                n = last[1]
-                ok = np.flatnonzero(~np.isnan(t) & (n > 0) & ~udeladt)
-                units = Units(fine=keys[ok], taeller=t[ok], naevner=n[ok], antal=None)
-                del t
-            futures.append((kf.id, pool.submit(_group_stats, units, layout, specs)))
-            del units
-            pending = [f for _, f in futures if not f.done()]
-            if len(pending) >= GROUP_THREADS:
-                wait(pending, return_when=FIRST_COMPLETED)
-        stats = [{**row, "noegletal": kf_id} for kf_id, f in futures for row in f.result()]
+        stats = [row for rows in pool.map(figure_stats, defs.noegletal) for row in rows]
     return _mart_frame(stats, layout, defs)
 
 
