@@ -214,7 +214,7 @@ def release_buffers(con) -> None:
     the C heap, which holds ≈ 0.5 GB of freed pandas/numpy temporaries after the facts phase. Arrow's
     allocator keeps freed blocks too. Nationally this lowers the memory of every later phase by ≈ 0.6 GB.
     """
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     con.execute("SET memory_limit = '16MB'")
     con.execute(f"SET memory_limit = {_text(limit)}")
     pa.default_memory_pool().release_unused()

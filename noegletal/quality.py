@@ -237,7 +237,7 @@ def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
     keys = _keys(facts)
     kv = _quarter_rows(facts, keys, defs, normal)
     parts += _quarter_rules(kv, facts, defs, gd_year)
-    threads = store.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     # the same bounded share of memory as the store's connection (the default is 80 % of the RAM)
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "threads": threads})
     try:

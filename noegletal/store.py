@@ -131,10 +131,10 @@ class Store:
     def schema_version(self) -> int:
         exists = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return 0
-        return int(self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+        return int(self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0])
 
     def migrate(self) -> None:
         """Bring the file up to SCHEMA_VERSION, one migration per transaction."""
@@ -175,7 +175,7 @@ class Store:
         return bool(
             self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
 
     def submissions(self, periode: str | None = None) -> pd.DataFrame:
@@ -233,7 +233,7 @@ class Store:
 
     def data_as_of(self) -> dt.datetime | None:
         """Time of the newest ingest: what every report states as 'data pr.'."""
-        return self.con.execute("SELECT max(indlaest) FROM indberetninger").fetchone()[0]
+        return self.con.execute("SELECT max(indlaest) FROM indberetninger").fetchall()[0][0]
 
     # -- writing ---------------------------------------------------------------------------------
     def add_submission(
@@ -257,11 +257,12 @@ class Store:
                 "SELECT revision, kontrolsum FROM indberetninger WHERE kommunekode = ? AND periode = ? "
                 "ORDER BY revision DESC LIMIT 1",
                 [int(kommunekode), periode],
-            ).fetchone()
+            ).fetchall()
+            last = last[0] if last else None
             if last and last[1] == checksum:
                 return None
             revision = (last[0] + 1) if last else 1
-            sub_id = con.execute("SELECT nextval('indberetning_seq')").fetchone()[0]
+            sub_id = con.execute("SELECT nextval('indberetning_seq')").fetchall()[0][0]
             con.execute(
                 "INSERT INTO indberetninger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [

@@ -119,3 +119,15 @@ def test_replace_tables_is_whole(tmp_path):
         s.replace_tables({"noegletal": pd.DataFrame({"a": [3]})})
         assert s.table("noegletal")["a"].tolist() == [3]
         assert s.has_table("noegletal") and not s.has_table("findes_ikke")
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_opened_store_leaves_no_unfinished_result(tmp_path, read_only):
+    """DuckDB 2 refuses new work on a connection while a result is half fetched (fetchone); opening,
+    migrating and adding a submission must leave the connection free for the caller's own queries."""
+    path = tmp_path / "db.duckdb"
+    with Store(path) as s:
+        s.add_submission(101, "2026Q3", _bygninger(), _kvartal(), "test")
+        assert s.con.sql("SELECT 1 AS x").fetchall() == [(1,)]
+    with Store(path, read_only=read_only) as s:
+        assert s.con.sql("SELECT count(*) FROM indberetninger").fetchall() == [(1,)]
