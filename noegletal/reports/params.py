@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import papermill
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 import noegletal
 from noegletal import benchmark, model, peers, reference
@@ -137,18 +137,12 @@ class RoundSettings(BaseModel):
             return {name: ({} if settings is None else settings) for name, settings in value.items()}
         return value
 
-    @field_validator("peer_metode")
+    @field_validator("peer_metode", "benchmark")
     @classmethod
-    def _method(cls, value: str) -> str:
-        if value not in peers.PEER_METHODS:
-            raise ValueError(f"skal være en af {', '.join(peers.PEER_METHODS)}")
-        return value
-
-    @field_validator("benchmark")
-    @classmethod
-    def _benchmark(cls, value: str) -> str:
-        if value not in benchmark.BENCHMARKS:
-            raise ValueError(f"skal være en af {', '.join(benchmark.BENCHMARKS)}")
+    def _choice(cls, value: str, info: ValidationInfo) -> str:
+        choices = {"peer_metode": peers.PEER_METHODS, "benchmark": benchmark.BENCHMARKS}[info.field_name]
+        if value not in choices:
+            raise ValueError(f"skal være en af {', '.join(choices)}")
         return value
 
     @field_validator("peer_vaegte")
