@@ -66,6 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from noegletal import energy, model
+from noegletal.store import scalar
 from noegletal.definitions import Definitions, KeyFigure
 
 MART_COLUMNS: list[str] = [
@@ -123,13 +124,23 @@ def quarter_index(periode: str) -> int:
 
 def period_index(periode) -> np.ndarray:
     """`quarter_index` of every element (parsed once per distinct value: text is slow to parse)."""
-    return _codes(pd.Series(periode), quarter_index)
+    return per_value(pd.Series(periode), quarter_index)
 
 
-def _codes(values: pd.Series, code_of) -> np.ndarray:
-    """code_of(value) for every element, computed once per distinct value."""
+def distinct(values: pd.Series) -> tuple[np.ndarray, list]:
+    """(position of each element among the distinct values (-1: NA), the distinct values); a
+    categorical column has them already."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), list(values.cat.categories)
     positions, uniques = pd.factorize(values)
-    return np.array([code_of(u) for u in uniques], dtype=np.int64)[positions]
+    return positions, list(uniques)
+
+
+def per_value(values: pd.Series, value_of, missing=-1) -> np.ndarray:
+    """value_of(v) for every element, computed once per distinct value (text is slow to handle row by
+    row); `missing` for NA."""
+    positions, uniques = distinct(values)
+    return np.array([*(value_of(u) for u in uniques), missing])[positions]  # position -1 (NA) is the last
 
 
 # --------------------------------------------------------------------------------------------------
@@ -214,7 +225,7 @@ def release_buffers(con) -> None:
     the C heap, which holds ≈ 0.5 GB of freed pandas/numpy temporaries after the facts phase. Arrow's
     allocator keeps freed blocks too. Nationally this lowers the memory of every later phase by ≈ 0.6 GB.
     """
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    limit = scalar(con, "SELECT current_setting('memory_limit')")
     con.execute("SET memory_limit = '16MB'")
     con.execute(f"SET memory_limit = {_text(limit)}")
     pa.default_memory_pool().release_unused()
@@ -259,11 +270,10 @@ def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -
     A rolling-year row exists for every quarter P of a building that also reported P-1, P-2 and
     P-3. In building order (`_building_order`) those are the rows i-3..i. Flows are summed and
     stocks averaged; NaN + x = NaN makes a column missing for the year when any of the four quarters
-    misses it. Name, category, w etc. are those of quarter P. Text columns become categories: taking
-    3.7 million strings (nationally) costs seconds and ≈ 0.5 GB, their codes almost nothing (DuckDB
-    stores a dictionary column as plain VARCHAR). The frame is assembled without consolidating its
-    float columns into one block (which would copy them all once more). `quarters` (the columns of
-    the query) is emptied on the way, so that its memory is freed column by column.
+    misses it. Name, category, w etc. are those of quarter P; text columns become categories (see
+    the module docstring). The frame is assembled without consolidating its float columns into one
+    block (which would copy them all once more). `quarters` (the columns of the query) is emptied on
+    the way, so that its memory is freed column by column.
     """
     names = list(quarters)
     n = len(quarters["_t"])
@@ -445,10 +455,10 @@ def layout_of(store, facts: pd.DataFrame) -> Layout:
 def _row_keys(facts: pd.DataFrame, layout: Layout) -> np.ndarray:
     """The finest group (`Layout.fine`) of every facts row: one integer that every key figure's units
     copy (int32 when it fits: half the memory per figure in flight)."""
-    window = _codes(facts["vindue"], list(WINDOWS).index)
+    window = per_value(facts["vindue"], list(WINDOWS).index)
     slot = window * layout.n_periods + period_index(facts["periode"]) - layout.t_min
     kommune = np.searchsorted(layout.kommuner, facts["kommunekode"].to_numpy())
-    fine = layout.fine(slot, kommune, _codes(facts["kategori"], _category_position))
+    fine = layout.fine(slot, kommune, per_value(facts["kategori"], _category_position))
     return fine.astype(np.int32) if layout.n_slots * len(layout.kommuner) * len(model.CATEGORIES) < 2**31 else fine
 
 
@@ -495,10 +505,10 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
 
     Returns per level a dict of arrays: slot, base (municipality position, kommunegruppe code or 0),
     kategori (position or -1 for all), taeller, naevner, antal_bygninger, p10, median, p90, plus
-    niveau, unit and rows (the number of groups). Sums are added up once per finest group (slot, municipality, category) and
-    rolled up from there. For the quantiles the values are sorted once; per level one integer sort
-    of (group << bits | position in that order) puts every group's values in order, so the
-    quantiles are read off at the group's offsets.
+    niveau, unit and rows (the number of groups). Sums are added up once per finest group (slot,
+    municipality, category) and rolled up from there. For the quantiles the values are sorted once;
+    per level one integer sort of (group << bits | position in that order) puts every group's values
+    in order, so the quantiles are read off at the group's offsets.
     """
     n = len(units.taeller)
     if n == 0:

@@ -92,6 +92,7 @@ from rich.table import Table
 
 from noegletal import formatting, keyfigures, model
 from noegletal.definitions import Definitions, KeyFigure
+from noegletal.store import scalar
 
 FINDING_COLUMNS: list[str] = [
     "periode", "kommunekode", "bygning_id", "navn", "kategori", "kolonne", "vaerdi", "regel", "alvor",
@@ -237,7 +238,7 @@ def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
     keys = _keys(facts)
     kv = _quarter_rows(facts, keys, defs, normal)
     parts += _quarter_rules(kv, facts, defs, gd_year)
-    threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    threads = scalar(store.con, "SELECT current_setting('threads')")
     # the same bounded share of memory as the store's connection (the default is 80 % of the RAM)
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "threads": threads})
     try:
@@ -321,29 +322,13 @@ def _keys(facts: pd.DataFrame) -> Keys:
     if missing:
         raise ValueError(f"bygningsfakta mangler kolonnerne {', '.join(missing)}")
     category = lambda c: model.CATEGORIES.index(c) if c in model.CATEGORIES else -1  # noqa: E731
-    return Keys(b=_building_numbers(facts), t=_per_value(facts["periode"], keyfigures.quarter_index, -1),
-                kat=_per_value(facts["kategori"], category, -1))
-
-
-def _distinct(values: pd.Series) -> tuple[np.ndarray, list]:
-    """(position of each element among the distinct values (-1: NA), the distinct values); a
-    categorical column has them already."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(), list(values.cat.categories)
-    positions, uniques = pd.factorize(values)
-    return positions, list(uniques)
-
-
-def _per_value(values: pd.Series, value_of, missing) -> np.ndarray:
-    """value_of(v) for every element, computed once per distinct value (text is slow to handle row by
-    row); `missing` for NA."""
-    positions, uniques = _distinct(values)
-    return np.array([*(value_of(u) for u in uniques), missing])[positions]  # position -1 (NA) is the last
+    return Keys(b=_building_numbers(facts), t=keyfigures.per_value(facts["periode"], keyfigures.quarter_index),
+                kat=keyfigures.per_value(facts["kategori"], category))
 
 
 def _building_numbers(facts: pd.DataFrame) -> np.ndarray:
     """kommunekode and bygning_id as one integer that sorts like the pair (bygning_id by its text)."""
-    positions, uniques = _distinct(facts["bygning_id"])
+    positions, uniques = keyfigures.distinct(facts["bygning_id"])
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[:-1] = 1 + np.argsort(np.argsort(np.array([str(u) for u in uniques])))  # text order, from 1
     rank[-1] = 0  # a missing bygning_id (position -1) first
@@ -391,7 +376,7 @@ def _quarter_rows(facts: pd.DataFrame, keys: Keys, defs: Definitions, normal: pd
     kv = {"_row": rows, "_b": keys.b[ix], "_t": keys.t[ix], "_kat": keys.kat[ix]}
     kv.update({c: _column(facts, c, ix) for c in QUARTER_NUMERIC})
     w, by_category = _column(facts, "w_pct", ix), defs.w_default()
-    w_default = _per_value(facts["kategori"].iloc[ix], lambda c: by_category.get(c, np.nan), np.nan)
+    w_default = keyfigures.per_value(facts["kategori"].iloc[ix], lambda c: by_category.get(c, np.nan), np.nan)
     kv["w_pct"] = np.where(np.isnan(w), w_default, w)
     normal_q = np.array([float(sum(normal[m] for m in range(3 * q - 2, 3 * q + 1))) for q in range(1, 5)])
     gd_normal = _column(facts, "gd_normal", ix)

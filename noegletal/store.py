@@ -80,6 +80,12 @@ def content_checksum(bygninger: pd.DataFrame, kvartal: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value of a one-row query. Fetched with fetchall: a result read with fetchone stays
+    open in DuckDB 2, which then refuses the connection's next `con.sql(...)`."""
+    return con.execute(sql, params).fetchall()[0][0]
+
+
 class StoreError(Exception):
     """A problem with the database file itself (missing, wrong version, locked)."""
 
@@ -129,12 +135,10 @@ class Store:
 
     # -- schema ----------------------------------------------------------------------------------
     def schema_version(self) -> int:
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchall()[0][0]
+        exists = scalar(self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
         if not exists:
             return 0
-        return int(self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0])
+        return int(scalar(self.con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
     def migrate(self) -> None:
         """Bring the file up to SCHEMA_VERSION, one migration per transaction."""
@@ -172,11 +176,7 @@ class Store:
         return self.con.execute(f'SELECT * FROM "{name}"').df()
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchall()[0][0]
-        )
+        return bool(scalar(self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
 
     def submissions(self, periode: str | None = None) -> pd.DataFrame:
         """All revisions (newest last) with their metadata."""
@@ -233,7 +233,7 @@ class Store:
 
     def data_as_of(self) -> dt.datetime | None:
         """Time of the newest ingest: what every report states as 'data pr.'."""
-        return self.con.execute("SELECT max(indlaest) FROM indberetninger").fetchall()[0][0]
+        return scalar(self.con, "SELECT max(indlaest) FROM indberetninger")
 
     # -- writing ---------------------------------------------------------------------------------
     def add_submission(
@@ -262,7 +262,7 @@ class Store:
             if last and last[1] == checksum:
                 return None
             revision = (last[0] + 1) if last else 1
-            sub_id = con.execute("SELECT nextval('indberetning_seq')").fetchall()[0][0]
+            sub_id = scalar(con, "SELECT nextval('indberetning_seq')")
             con.execute(
                 "INSERT INTO indberetninger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
