@@ -532,6 +532,22 @@ def test_sort_order_is_exact():
     np.testing.assert_array_equal(v_sorted, np.sort(v))
 
 
+
+def test_sort_order_by_group_is_exact():
+    """Sorted by group first, then by exact value: near-equal values lose their last bits to the group
+    bits, and a group's largest value may be above the next group's smallest."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(0, 100, 20000)
+    v = np.concatenate([base, np.nextafter(base[:5000], np.inf), np.nextafter(base[:5000], -np.inf), -np.zeros(5)])
+    group = rng.integers(0, 80, len(v))
+    order, v_sorted = keyfigures._sort_order(v, group, 80)
+    assert sorted(order) == list(range(len(v)))
+    expected = np.lexsort((v, group))
+    np.testing.assert_array_equal(group[order], group[expected])
+    np.testing.assert_array_equal(v[order], v[expected])
+    np.testing.assert_array_equal(v_sorted, v[expected])
+
+
 def test_group_stats_match_pandas_quantiles():
     """The integer-sort quantiles equal pandas' linear quantiles, also with ties and negative values."""
     rng = np.random.default_rng(7)
