@@ -264,6 +264,13 @@ def _building_order(kommunekode: np.ndarray, bygning_id: pa.DictionaryArray, t: 
     return np.argsort(key, kind="stable")
 
 
+def _encoded(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column dictionary-encoded (codes into its distinct values); other columns as they are."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.dictionary_encode(column)
+    return column
+
+
 def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -> pd.DataFrame:
     """The quarters (window kvartal) followed by the rows of window loebende_aar, in building order.
 
@@ -279,10 +286,9 @@ def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -
     n = len(quarters["_t"])
     summed = [c for c in fact_columns(defs) if c != NORMALISED_HEAT]
     kept = [c for c in names if c not in summed and c not in ("_t", "vindue")]
-    kept_table = pa.table({c: quarters.pop(c) for c in kept}).combine_chunks()  # one dictionary per column
-    for i, field in enumerate(kept_table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            kept_table = kept_table.set_column(i, field.name, pc.dictionary_encode(kept_table.column(i)))
+    # text dictionary-encoded chunk by chunk (joining the text chunks first cost 0.5 s nationally),
+    # then one dictionary per column
+    kept_table = pa.table({c: _encoded(quarters.pop(c)) for c in kept}).unify_dictionaries().combine_chunks()
     byg = kept_table["bygning_id"].chunk(0) if kept_table.num_rows else pa.array([], pa.string()).dictionary_encode()
     kom = kept_table["kommunekode"].to_numpy().astype(np.int64)
     t = quarters.pop("_t").to_numpy().astype(np.int64)
@@ -327,14 +333,14 @@ def building_facts(store, defs: Definitions) -> pd.DataFrame:
         )
     quarters = store.con.sql(_quarters_sql(defs)).to_arrow_table()
     release_buffers(store.con)
-    periode = quarters["periode"].to_numpy(zero_copy_only=False)
-    periods = sorted(pd.unique(periode))
-    heat_quarters = pd.unique(periode[~np.isnan(_floats(quarters["varme_kwh"]))])
     columns = dict(zip(quarters.column_names, quarters.columns))
-    del quarters, periode  # _add_rolling_year frees each column when it has used it
+    del quarters  # _add_rolling_year frees each column when it has used it
     with _small_pages():
         facts = _add_rolling_year(columns, defs)
     release_buffers(store.con)
+    periods = sorted(facts["periode"].unique())  # a category: read from its codes, not 3.7 million strings
+    reported_heat = (facts["vindue"] == "kvartal").to_numpy() & facts["varme_kwh"].notna().to_numpy()
+    heat_quarters = facts["periode"][reported_heat].unique()
     try:
         gd = energy.window_degree_days(store, periods, required=[(p, "kvartal") for p in heat_quarters])
     except energy.MissingDegreeDaysError as e:
@@ -495,12 +501,16 @@ def _sort_order(v: np.ndarray, group: np.ndarray | None = None, n_groups: int = 
     order = (keys & ((np.uint64(1) << np.uint64(index_bits)) - np.uint64(1))).view(np.int64)
     vs = v[order]
     down = np.flatnonzero(vs[1:] < vs[:-1])
-    down = down[(keys[down] ^ keys[down + 1]) >> np.uint64(index_bits) == 0]  # a step to the next group is in order
+    shift = np.uint64(index_bits)
+    down = down[(keys[down] ^ keys[down + 1]) >> shift == 0]  # a step to the next group is in order
     if len(down):
-        cut = keys >> np.uint64(index_bits)
-        run = np.concatenate([[0], np.cumsum(cut[1:] != cut[:-1])])  # runs of equal cut patterns
-        pos = np.flatnonzero(np.isin(run, run[down + 1]))  # all positions of the runs with a step down
-        exact = pos[np.lexsort((vs[pos], run[pos]))]  # sort each run by exact value
+        # the runs of keys with the same group and value bits around each step down (keys are sorted)
+        cut = np.unique(keys[down] >> shift)
+        first = np.searchsorted(keys, cut << shift)
+        last = np.searchsorted(keys, (cut << shift) | ((np.uint64(1) << shift) - np.uint64(1)), side="right")
+        run = np.repeat(np.arange(len(cut)), last - first)
+        pos = np.arange(len(run)) - np.repeat(np.cumsum(last - first) - (last - first), last - first) + first[run]
+        exact = pos[np.lexsort((vs[pos], run))]  # sort each run by exact value
         order[pos], vs[pos] = order[exact], vs[exact]
     return order, vs
 
