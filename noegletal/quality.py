@@ -486,10 +486,8 @@ def _quarter_rules(kv: dict[str, np.ndarray], facts: pd.DataFrame, defs: Definit
     """The rules on the submitted quarter values (their work arrays are freed on return)."""
     with np.errstate(divide="ignore", invalid="ignore"):  # missing values and zeros are judged, not warned about
         lags = _lag_positions(kv)
-        # category and quarter as one group number for the category medians (a categorical: pandas
-        # groups by its codes without hashing them again)
-        number = pd.factorize((kv["_kat"] + 1) * (kv["_t"].max(initial=0) + 1) + kv["_t"])[0]
-        groups = pd.Categorical.from_codes(number, categories=np.arange(number.max(initial=-1) + 1))
+        # category and quarter as one group number 0, 1, ... for the category medians
+        groups = pd.factorize((kv["_kat"] + 1) * (kv["_t"].max(initial=0) + 1) + kv["_t"])[0]
         levels = {c: _level(kv, c, gd_year, groups) for c in UNIT_COLUMNS}
         slips, slipped = _unit_slips(kv, lags, levels)
         # the jump rule takes one column's levels at a time (ten columns × two arrays is ≈ 300 MB nationally)
@@ -543,7 +541,7 @@ def _intensity(kv: dict[str, np.ndarray], column: str, gd_year: float) -> np.nda
 
 
 def _level(kv: dict[str, np.ndarray], column: str, gd_year: float,
-           groups: pd.Categorical) -> tuple[np.ndarray, np.ndarray | None]:
+           groups: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(value, category median in the quarter) used by the slip and jump rules; NaN unless positive.
 
     Flows as annualised intensities (per m²) with their category median; stocks as reported (no median).
@@ -552,7 +550,7 @@ def _level(kv: dict[str, np.ndarray], column: str, gd_year: float,
         return np.where(kv[column] > 0, kv[column], np.nan), None
     x = _intensity(kv, column, gd_year)
     x = np.where(x > 0, x, np.nan)
-    return x, pd.Series(x).groupby(groups, observed=False).median().to_numpy()[groups.codes]
+    return x, keyfigures.group_medians(x, groups, int(groups.max(initial=-1)) + 1)[groups]
 
 
 def _lag_positions(kv: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -632,3 +632,20 @@ def test_mart_view_replaces_a_table_of_the_same_name_and_back(tmp_path):
         assert len(s.table("noegletal")) > 100
         s.replace_tables({"noegletal": pd.DataFrame({"periode": ["2026Q1"]})})
         assert len(s.table("noegletal")) == 1
+
+
+def test_group_medians_equal_pandas_bit_for_bit():
+    """Medians per group as pandas' groupby median gives them: NaN left out, the mean of the two middle
+    values for an even count, NaN for a group without values (group 5 here)."""
+    rng = np.random.default_rng(11)
+    x = np.round(rng.lognormal(3, 1, 30000), 2)  # ties
+    x[rng.random(len(x)) < 0.1] = np.nan
+    group = rng.integers(0, 7, len(x))
+    group[group == 5] = 4
+    x[group == 6] = np.nan
+    expected = pd.Series(x).groupby(pd.Categorical.from_codes(group, categories=range(8)), observed=False).median()
+    got = keyfigures.group_medians(x, group, 8)
+    np.testing.assert_array_equal(got, expected.to_numpy())
+    assert np.isnan(got[[5, 6, 7]]).all()
+    small = keyfigures.group_medians(np.array([4.0, 1.0, 2.0, np.nan, 10.0, 7.0, 3.0]), np.array([0, 0, 0, 0, 1, 1, 1]), 2)
+    np.testing.assert_array_equal(small, [2.0, 7.0])
