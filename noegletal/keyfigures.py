@@ -586,19 +586,15 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
         counts = sums.pop("count").round().astype(np.int64)
         present = np.flatnonzero(counts)
         c, start = counts[present], (np.cumsum(counts) - counts)[present]
-        if per_group_slot == 1:
-            value_at = v_sorted.__getitem__  # one group per slot: already in order
-        else:
+        level_key = None  # one group per slot: v_sorted is in the level's order already
+        if per_group_slot > 1:
             np.take(cell_sub, cell_sorted, out=key)
             key <<= key_type(rank_bits)
             key |= rank
             for a, b in zip(bounds[:-1], bounds[1:]):
                 key[a:b].sort()
-            group_slot_start = slot_bounds[present // per_group_slot]
-
-            def value_at(i, group_slot_start=group_slot_start):
-                """The value at position i of the level's order (the rank in the slot is in the key's low bits)."""
-                return v_sorted[(key[i] & rank_mask).astype(np.int64) + group_slot_start]
+            level_key = key
+        group_slot_start = slot_bounds[present // per_group_slot]
         row = {
             "niveau": niveau,
             "unit": unit,
@@ -614,10 +610,19 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
             h = (c - 1) * p
             lo = np.floor(h).astype(np.int64)
             hi = np.minimum(lo + 1, c - 1)
-            lo_value, hi_value = value_at(start + lo), value_at(start + hi)
+            lo_value, hi_value = (_read_off(v_sorted, level_key, rank_mask, group_slot_start, start + k) for k in (lo, hi))
             row[name] = lo_value + (hi_value - lo_value) * (h - lo)
         out.append(row)
     return out
+
+
+def _read_off(v_sorted: np.ndarray, level_key: np.ndarray | None, rank_mask, slot_start: np.ndarray,
+              i: np.ndarray) -> np.ndarray:
+    """The values at positions i of a level's order (one per group, `slot_start` the start of its
+    slot in `v_sorted`): the level's sorted key holds each value's rank in its slot in the low bits."""
+    if level_key is None:
+        return v_sorted[i]
+    return v_sorted[(level_key[i] & rank_mask).astype(np.int64) + slot_start]
 
 
 def _values(frame: pd.DataFrame, expr) -> np.ndarray:
