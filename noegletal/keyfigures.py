@@ -365,19 +365,20 @@ def building_facts(store, defs: Definitions) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 
-def exclusions(facts: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def exclusions(facts: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray, pd.Categorical]:
     """(udeladt, udeladt_aarsag) for every facts row.
 
     A finding of severity `fejl` in quarter Q blocks the building's window `kvartal` of Q and its
     rolling years ending in Q..Q+3 (every window that includes Q). The reason names the quarter, the
     rule and the column, e.g. "fejl i 2026Q1: enhed_1000 (varme_kwh)"; details are in the table `fund`.
+    The reasons are a category (NaN where the row is counted): 3.7 million mostly empty strings
+    cost 0.2 s nationally.
     """
     n = len(facts)
     udeladt = np.zeros(n, dtype=bool)
-    aarsag = np.full(n, None, dtype=object)
     fejl = findings[findings["alvor"] == "fejl"] if len(findings) else findings
     if not len(fejl):
-        return udeladt, aarsag
+        return udeladt, pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), pd.Index([], dtype="str"))
     fejl = pd.DataFrame({
         "kommunekode": fejl["kommunekode"].astype("int64").to_numpy(),
         "bygning_id": fejl["bygning_id"].astype(str).to_numpy(),
@@ -407,8 +408,10 @@ def exclusions(facts: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray,
         "vindue": affected["vindue"].astype(str).to_numpy(),
     }).merge(reasons, on=["kommunekode", "bygning_id", "t", "vindue"], how="inner")
     udeladt[rows["row"].to_numpy()] = True
-    aarsag[rows["row"].to_numpy()] = rows["tekst"].to_numpy()
-    return udeladt, aarsag
+    codes, texts = pd.factorize(rows["tekst"])
+    aarsag = np.full(n, -1, dtype=np.int32)
+    aarsag[rows["row"].to_numpy()] = codes
+    return udeladt, pd.Categorical.from_codes(aarsag, pd.Index(texts, dtype="str"))
 
 
 # --------------------------------------------------------------------------------------------------
