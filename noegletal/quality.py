@@ -335,7 +335,7 @@ def _building_numbers(facts: pd.DataFrame) -> np.ndarray:
     """kommunekode and bygning_id as one integer that sorts like the pair (bygning_id by its text)."""
     positions, uniques = keyfigures.distinct(facts["bygning_id"])
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[:-1] = 1 + np.argsort(np.argsort(np.array([str(u) for u in uniques])))  # text order, from 1
+    rank[:-1] = 1 + keyfigures.text_ranks(uniques)  # text order, from 1
     rank[-1] = 0  # a missing bygning_id (position -1) first
     return facts["kommunekode"].to_numpy(dtype=np.int64) * (len(uniques) + 1) + rank[positions]
 
