@@ -35,8 +35,8 @@ Decisions and why:
 - Group rows are computed in numpy rather than with DuckDB's quantile_cont: at national scale (≈ 70
   million building values × 6 group levels) DuckDB's holistic aggregates took 30-45 s on two cores;
   here the values of a key figure are sorted once (by window x period and value) and each level
-  costs one small integer sort per window x period (`_group_stats`), the sums are added up once per finest group and rolled up. Tests check the
-  result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
+  costs one small integer sort per window x period (`_group_stats`); the sums are added up once per
+  finest group and rolled up. Tests check the result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
   Two key figures are computed at a time in threads (numpy's sorts release the GIL: two cores).
   The numerators and denominators are evaluated with `Expression.evaluate` on the facts' own
   arrays (the same floats as the SQL of the mart view, tested): handing 3.7 million rows to DuckDB
@@ -498,28 +498,28 @@ def _sort_order(v: np.ndarray, group: np.ndarray | None = None, n_groups: int = 
     n = len(v)
     index_bits = max(1, (n - 1).bit_length())
     group_bits = (n_groups - 1).bit_length()
+    shift, position_mask = np.uint64(index_bits), np.uint64((1 << index_bits) - 1)
     bits = v.view(np.uint64)
     keys = bits ^ np.uint64(1 << 63)  # order-preserving: set the sign bit of positives ...
     negative = np.signbit(v)  # also -0.0
     keys[negative] = ~bits[negative]  # ... and flip all bits of negatives
     keys >>= np.uint64(index_bits + group_bits)
-    keys <<= np.uint64(index_bits)
+    keys <<= shift
     if group_bits:
         keys |= group.astype(np.uint64) << np.uint64(64 - group_bits)
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
-    order = (keys & ((np.uint64(1) << np.uint64(index_bits)) - np.uint64(1))).view(np.int64)
+    order = (keys & position_mask).view(np.int64)
     vs = v[order]
     down = np.flatnonzero(vs[1:] < vs[:-1])
-    shift = np.uint64(index_bits)
     down = down[(keys[down] ^ keys[down + 1]) >> shift == 0]  # a step to the next group is in order
     if len(down):
         # the runs of keys with the same group and value bits around each step down (keys are sorted)
-        cut = np.unique(keys[down] >> shift)
-        first = np.searchsorted(keys, cut << shift)
-        last = np.searchsorted(keys, (cut << shift) | ((np.uint64(1) << shift) - np.uint64(1)), side="right")
-        run = np.repeat(np.arange(len(cut)), last - first)
-        pos = np.arange(len(run)) - np.repeat(np.cumsum(last - first) - (last - first), last - first) + first[run]
+        cut = np.unique(keys[down] >> shift) << shift
+        first = np.searchsorted(keys, cut)
+        length = np.searchsorted(keys, cut | position_mask, side="right") - first
+        run = np.repeat(np.arange(len(cut)), length)
+        pos = first[run] + np.arange(len(run)) - np.repeat(np.cumsum(length) - length, length)  # within each run
         exact = pos[np.lexsort((vs[pos], run))]  # sort each run by exact value
         order[pos], vs[pos] = order[exact], vs[exact]
     return order, vs
@@ -620,7 +620,8 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
             h = (c - 1) * p
             lo = np.floor(h).astype(np.int64)
             hi = np.minimum(lo + 1, c - 1)
-            lo_value, hi_value = (_read_off(v_sorted, level_key, rank_mask, group_slot_start, start + k) for k in (lo, hi))
+            lo_value, hi_value = (_read_off(v_sorted, level_key, rank_mask, group_slot_start, start + k)
+                                  for k in (lo, hi))
             row[name] = lo_value + (hi_value - lo_value) * (h - lo)
         out.append(row)
     return out
