@@ -32,7 +32,24 @@ PERIODE = "2026Q2"
 # What a round renders (DESIGN.md, "Performance targets"): kommunerapport HTML + chefrapport PDF each.
 ROUND_REPORTS = {"kommunerapport": ["html"], "chefrapport": ["pdf"]}
 NAIVE_COMPUTE_LIMIT_S = 600  # the naive national mart needs > 8 GB and many minutes: stop it here
-ENGINE_RUNS = 3  # the 2-core machine varies by ±10 % from run to run: report the median and the best
+ENGINE_RUNS = 5  # the 2-core machine varies from run to run: report the median and the best
+# A fixed small workload measured in its own process before every compute run. The virtual machine's
+# speed drifts by up to 50 % over hours (sorting and fresh memory alike), so a compute time is only
+# comparable with another one measured at a similar probe.
+PROBE = """
+import json, time
+import numpy as np
+def best(f, n=5):
+    times = []
+    for _ in range(n):
+        start = time.perf_counter(); f(); times.append(time.perf_counter() - start)
+    return round(min(times) * 1000, 1)
+x = np.random.default_rng(0).random(3_000_000)
+switch = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
+if switch:
+    switch(False)  # ordinary 4 kB pages, as compute's facts phase uses: the cost of a page fault
+print(json.dumps({"sort_3m_ms": best(lambda: np.sort(x)), "fresh_400mb_ms": best(lambda: np.ones(50_000_000))}))
+"""
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -95,6 +112,12 @@ def measure(cmd: list[str], label: str, env: dict | None = None, limit_s: float 
     return {"s": round(seconds, 2), "peak_mb": round(peak[0]), "samples": samples, "output": output}
 
 
+def machine_probe() -> dict:
+    """The machine's speed right now on `PROBE` (lower is faster), in a fresh process like compute's."""
+    out = subprocess.run([str(VENV_BIN / "python"), "-c", PROBE], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 # -- inputs ---------------------------------------------------------------------------------------
 def demo_db(name: str, municipalities: int, quarters: int) -> tuple[Path, dict]:
     """A computed demo database, built once and kept in bench/work (delete it to rebuild)."""
@@ -135,14 +158,15 @@ def bench_compute(results: dict) -> None:
     print("Nøgletalsmart i national skala (98 kommuner × 40 kvartaler)")
     db, info = demo_db("national", 98, 40)
     copy = WORK / "national_compute.duckdb"
-    runs = []
+    runs, probes = [], []
     for i in range(ENGINE_RUNS):
+        probes.append(machine_probe())
         shutil.copy(db, copy)  # every run starts from the same database
         runs.append(measure([NOEGLETAL, "--db", str(copy), "compute"], f"noegletal compute (DuckDB), kørsel {i + 1}"))
     copy.unlink()
     times = sorted(r["s"] for r in runs)
     engine = {"s": times[len(times) // 2], "best_s": times[0], "runs_s": [r["s"] for r in runs],
-              "peak_mb": max(r["peak_mb"] for r in runs)}
+              "peak_mb": max(r["peak_mb"] for r in runs), "machine_probe_before_each_run": probes}
     naive = measure([str(VENV_BIN / "python"), str(ROOT / "bench" / "naive_compute.py"), str(db)], "naiv pandas-mart",
                     limit_s=NAIVE_COMPUTE_LIMIT_S)
     results["compute_national"] = {
@@ -242,6 +266,7 @@ def write(results: dict) -> None:
                   f"| naive pandas | {'≥ ' if c.get('speedup_is_lower_bound') else ''}{c['naive']['s']} "
                   f"{'(stopped)' if c.get('speedup_is_lower_bound') else ''} | {c['naive']['peak_mb']} |",
                   f"| speed-up | {'≥ ' if c.get('speedup_is_lower_bound') else ''}{c['speedup']}× | |", "",
+                  f"Runs: {', '.join(f'{s} s' for s in c['engine']['runs_s'])}. {_probe_text(c['engine'])}", "",
                   f"Targets: ≤ {c['targets']['s']} s, ≤ {c['targets']['peak_mb']} MB. Database: {c['database']}", ""]
     r = results.get("reports_demo")
     if r:
@@ -263,6 +288,16 @@ def write(results: dict) -> None:
                   f"memory at 25/50/75/100 % of the batch: {b['memory_mb_at_25_50_75_100pct']} MB.", ""]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     print((ROOT / "bench" / "RESULTS.md").read_text(encoding="utf-8"))
+
+
+def _probe_text(engine: dict) -> str:
+    probes = engine.get("machine_probe_before_each_run")
+    if not probes:
+        return ""
+    sort = "/".join(str(p["sort_3m_ms"]) for p in probes)
+    fresh = "/".join(str(p["fresh_400mb_ms"]) for p in probes)
+    return (f"Machine probe before each run (bench/run.py PROBE; lower is faster): sorting 3 M numbers {sort} ms, "
+            f"400 MB of fresh memory {fresh} ms.")
 
 
 def main() -> None:
