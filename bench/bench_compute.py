@@ -2,6 +2,7 @@
 
     python bench/bench_compute.py --municipalities 98 --quarters 40         # national scale
     python bench/bench_compute.py --municipalities 30 --quarters 8 --naive  # and the naive baseline
+    python bench/bench_compute.py --db bench/work/national.duckdb --json F  # phases of an existing database
 
 Builds a demo database with `noegletal.demo.generate` (stored directly with `Store.add_submission`,
 skipping validation, which is not what is measured), then times each phase of the engine (wall and
@@ -13,6 +14,7 @@ bench/naive_compute.py on the same data and checks that both marts agree. The da
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import shutil
 import sys
@@ -65,10 +67,12 @@ def main() -> None:
     p.add_argument("--workdir", type=Path, default=Path("/tmp/noegletal-bench"))
     p.add_argument("--no-quality", action="store_true", help="skip the data-quality checks (engine only)")
     p.add_argument("--naive", action="store_true", help="also run the naive pandas implementation")
+    p.add_argument("--db", type=Path, help="time this database (a copy of it) instead of a generated demo")
+    p.add_argument("--json", type=Path, help="also write the phases (wall and CPU seconds) to this file")
     a = p.parse_args()
 
     a.workdir.mkdir(parents=True, exist_ok=True)
-    source = a.workdir / f"demo_{a.municipalities}x{a.quarters}_{a.seed}.duckdb"
+    source = a.db or a.workdir / f"demo_{a.municipalities}x{a.quarters}_{a.seed}.duckdb"
     if not source.exists():
         start = time.perf_counter()
         make_db(source, a.municipalities, a.quarters, a.seed)
@@ -92,6 +96,9 @@ def main() -> None:
         t("save", compute.save, store, tables, defs)
         print(f"{len(facts):,} fact rows, {len(groups):,} group rows, {len(findings):,} findings")
     t.report("engine (noegletal.compute phases)")
+    if a.json:
+        a.json.write_text(json.dumps({name: {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+                                      for name, wall, cpu, _ in t.rows}, indent=2))
 
     if a.naive:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

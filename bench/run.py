@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -164,6 +165,11 @@ def bench_compute(results: dict) -> None:
         shutil.copy(db, copy)  # every run starts from the same database
         runs.append(measure([NOEGLETAL, "--db", str(copy), "compute"], f"noegletal compute (DuckDB), kørsel {i + 1}"))
     copy.unlink()
+    with tempfile.TemporaryDirectory() as tmp:  # where the time goes: the phases timed one by one
+        phases_file = Path(tmp) / "phases.json"
+        measure([str(VENV_BIN / "python"), str(ROOT / "bench" / "bench_compute.py"), "--db", str(db),
+                 "--workdir", tmp, "--json", str(phases_file)], "noegletal compute, fase for fase")
+        phases = json.loads(phases_file.read_text())
     times = sorted(r["s"] for r in runs)
     engine = {"s": times[len(times) // 2], "best_s": times[0], "runs_s": [r["s"] for r in runs],
               "peak_mb": max(r["peak_mb"] for r in runs), "machine_probe_before_each_run": probes}
@@ -178,6 +184,7 @@ def bench_compute(results: dict) -> None:
         "speedup": round(naive["s"] / engine["s"], 1),
         "speedup_is_lower_bound": bool(naive.get("timed_out")),
         "targets": {"s": 10, "peak_mb": 2000},
+        "phases": phases,
     }
 
 
@@ -268,6 +275,11 @@ def write(results: dict) -> None:
                   f"| speed-up | {'≥ ' if c.get('speedup_is_lower_bound') else ''}{c['speedup']}× | |", "",
                   f"Runs: {', '.join(f'{s} s' for s in c['engine']['runs_s'])}. {_probe_text(c['engine'])}", "",
                   f"Targets: ≤ {c['targets']['s']} s, ≤ {c['targets']['peak_mb']} MB. Database: {c['database']}", ""]
+        if c.get("phases"):
+            lines += ["Where the time goes (one more run, the phases of `compute.build` and `save` timed one by one "
+                      "in one process; start-up and exit not included):", "",
+                      "| phase | wall s | CPU s |", "|---|---|---|"]
+            lines += [f"| {name} | {p['wall_s']} | {p['cpu_s']} |" for name, p in c["phases"].items()] + [""]
     r = results.get("reports_demo")
     if r:
         b, n = r["batch"], r["naive"]
