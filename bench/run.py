@@ -40,16 +40,16 @@ ENGINE_RUNS = 5  # the 2-core machine varies from run to run: report the median 
 PROBE = """
 import json, time
 import numpy as np
+from noegletal.keyfigures import _small_pages
 def best(f, n=5):
     times = []
     for _ in range(n):
         start = time.perf_counter(); f(); times.append(time.perf_counter() - start)
     return round(min(times) * 1000, 1)
 x = np.random.default_rng(0).random(3_000_000)
-switch = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
-if switch:
-    switch(False)  # ordinary 4 kB pages, as compute's facts phase uses: the cost of a page fault
-print(json.dumps({"sort_3m_ms": best(lambda: np.sort(x)), "fresh_400mb_ms": best(lambda: np.ones(50_000_000))}))
+with _small_pages():  # ordinary 4 kB pages, as compute's facts phase uses: the cost of a page fault
+    fresh = best(lambda: np.ones(50_000_000))
+print(json.dumps({"sort_3m_ms": best(lambda: np.sort(x)), "fresh_400mb_ms": fresh}))
 """
 
 
@@ -268,18 +268,17 @@ def write(results: dict) -> None:
     if c:
         lines += ["## Key-figure mart, national scale (98 × 40 quarters)", "",
                   "| | time (s) | peak memory (MB) |", "|---|---|---|",
-                  f"| DuckDB engine (`noegletal compute`), median of {len(c['engine'].get('runs_s', [0]))} | "
-                  f"{c['engine']['s']} (best {c['engine'].get('best_s', c['engine']['s'])}) | {c['engine']['peak_mb']} |",
+                  f"| DuckDB engine (`noegletal compute`), median of {len(c['engine']['runs_s'])} | "
+                  f"{c['engine']['s']} (best {c['engine']['best_s']}) | {c['engine']['peak_mb']} |",
                   f"| naive pandas | {'≥ ' if c.get('speedup_is_lower_bound') else ''}{c['naive']['s']} "
                   f"{'(stopped)' if c.get('speedup_is_lower_bound') else ''} | {c['naive']['peak_mb']} |",
                   f"| speed-up | {'≥ ' if c.get('speedup_is_lower_bound') else ''}{c['speedup']}× | |", "",
                   f"Runs: {', '.join(f'{s} s' for s in c['engine']['runs_s'])}. {_probe_text(c['engine'])}", "",
                   f"Targets: ≤ {c['targets']['s']} s, ≤ {c['targets']['peak_mb']} MB. Database: {c['database']}", ""]
-        if c.get("phases"):
-            lines += ["Where the time goes (one more run, the phases of `compute.build` and `save` timed one by one "
-                      "in one process; start-up and exit not included):", "",
-                      "| phase | wall s | CPU s |", "|---|---|---|"]
-            lines += [f"| {name} | {p['wall_s']} | {p['cpu_s']} |" for name, p in c["phases"].items()] + [""]
+        lines += ["Where the time goes (one more run, the phases of `compute.build` and `save` timed one by one "
+                  "in one process; start-up and exit not included):", "",
+                  "| phase | wall s | CPU s |", "|---|---|---|"]
+        lines += [f"| {name} | {p['wall_s']} | {p['cpu_s']} |" for name, p in c["phases"].items()] + [""]
     r = results.get("reports_demo")
     if r:
         b, n = r["batch"], r["naive"]
@@ -303,9 +302,7 @@ def write(results: dict) -> None:
 
 
 def _probe_text(engine: dict) -> str:
-    probes = engine.get("machine_probe_before_each_run")
-    if not probes:
-        return ""
+    probes = engine["machine_probe_before_each_run"]
     sort = "/".join(str(p["sort_3m_ms"]) for p in probes)
     fresh = "/".join(str(p["fresh_400mb_ms"]) for p in probes)
     return (f"Machine probe before each run (bench/run.py PROBE; lower is faster): sorting 3 M numbers {sort} ms, "

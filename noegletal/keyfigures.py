@@ -36,7 +36,8 @@ Decisions and why:
   million building values × 6 group levels) DuckDB's holistic aggregates took 30-45 s on two cores;
   here the values of a key figure are sorted once (by window x period and value) and each level
   costs one small integer sort per window x period (`_group_stats`); the sums are added up once per
-  finest group and rolled up. Tests check the result against pandas' quantiles and against the naive implementation in bench/naive_compute.py.
+  finest group and rolled up. Tests check the result against pandas' quantiles and against the
+  naive implementation in bench/naive_compute.py.
   Two key figures are computed at a time in threads (numpy's sorts release the GIL: two cores).
   The numerators and denominators are evaluated with `Expression.evaluate` on the facts' own
   arrays (the same floats as the SQL of the mart view, tested): handing 3.7 million rows to DuckDB

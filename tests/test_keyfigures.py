@@ -532,7 +532,6 @@ def test_sort_order_is_exact():
     np.testing.assert_array_equal(v_sorted, np.sort(v))
 
 
-
 def test_sort_order_by_group_is_exact():
     """Sorted by group first, then by exact value: near-equal values lose their last bits to the group
     bits, and a group's largest value may be above the next group's smallest."""
