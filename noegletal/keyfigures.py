@@ -75,6 +75,10 @@ MART_COLUMNS: list[str] = [
     "antal_bygninger", "median", "p10", "p90", "definitioner_version",
 ]
 INTERNAL_COLUMNS: list[str] = ["udeladt", "udeladt_aarsag"]
+# The stored group rows (`noegletal_grupper`): what is the same on every group row (the definitions
+# version; never left out, so udeladt false and no reason) is added by the mart view instead of being
+# written 1.7 million times nationally (0.1 s of compute).
+GROUP_COLUMNS: list[str] = [c for c in MART_COLUMNS if c != "definitioner_version"]
 WINDOWS: tuple[str, ...] = ("kvartal", "loebende_aar")
 LEVELS: tuple[str, ...] = ("bygning", "kategori", "kommune", "gruppe", "alle")
 FACT_KEYS: list[str] = [
@@ -302,7 +306,7 @@ def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -
     t = quarters.pop("_t").to_numpy().astype(np.int64)
     del quarters["vindue"]  # made below from the window of each row
     order = _building_order(kom, byg, t)
-    kom, t, byg_code = kom[order], t[order], byg.indices.to_numpy()[order]
+    kom, t, byg_code = np.take(kom, order), np.take(t, order), np.take(byg.indices.to_numpy(), order)
     end = np.flatnonzero((kom[3:] == kom[:-3]) & (byg_code[3:] == byg_code[:-3]) & (t[3:] - t[:-3] == 3)) + 3
     # one row per output row: the quarter itself, then quarter P of every rolling year
     rows = order[np.concatenate([np.arange(n), end])]
@@ -315,7 +319,7 @@ def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -
     # in place into preallocated arrays: fresh memory is slow to touch, and this is 18 columns × 4 quarters
     previous, part = [end - k for k in (1, 2, 3)], np.empty(len(end))
     for c in summed:
-        x = _floats(quarters.pop(c))[order]
+        x = np.take(_floats(quarters.pop(c)), order)
         column = np.empty(n + len(end))
         column[:n] = x
         year = column[n:]
@@ -511,7 +515,7 @@ def _sort_order(v: np.ndarray, group: np.ndarray | None = None, n_groups: int = 
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
     order = (keys & position_mask).view(np.int64)
-    vs = v[order]
+    vs = np.take(v, order)  # np.take: a third faster than v[order] (numpy's fancy indexing) for millions
     down = np.flatnonzero(vs[1:] < vs[:-1])
     down = down[(keys[down] ^ keys[down + 1]) >> shift == 0]  # a step to the next group is in order
     if len(down):
@@ -570,7 +574,11 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
                                     else np.bincount(fine, weights=units.antal, minlength=n_fine))
 
     order, v_sorted = _sort_order(units.taeller / units.naevner, fine // per_slot, layout.n_slots)
-    cell_sorted = (fine % per_slot).astype(np.intp)[order]  # the finest group (in its slot) of every sorted value
+    # the finest group (in its slot) of every sorted value, gathered from 16-bit cells: a source that fits in
+    # the CPU cache makes this random gather several times faster than from 64-bit integers
+    cell = (fine % per_slot).astype(np.int16 if per_slot <= 2**15 else np.int32)
+    cell_sorted = np.take(cell, order)
+    del cell
     del order  # two figures are sorted at a time: keep their memory small
     slot_counts = fine_sums["count"].reshape(layout.n_slots, per_slot).sum(axis=1)
     slot_bounds = np.concatenate([[0], np.cumsum(slot_counts)])
@@ -733,20 +741,14 @@ def _mart_frame(stats: list[dict], layout: Layout, defs: Definitions) -> pd.Data
         "noegletal": pd.Categorical.from_codes(figure, figures),
         "vaerdi": col["taeller"] / col["naevner"],
         **{c: col.pop(c) for c in ("taeller", "naevner", "antal_bygninger", "median", "p10", "p90")},
-        "definitioner_version": pd.Categorical.from_codes(np.zeros(len(niveau), dtype=np.int8), [defs.version]),
-        "udeladt": np.zeros(len(niveau), dtype=bool),
-        "udeladt_aarsag": pd.Series(np.nan, index=pd.RangeIndex(len(niveau)), dtype="str"),
     }, copy=False)
-    return out[[*MART_COLUMNS, *INTERNAL_COLUMNS]]
+    return out[GROUP_COLUMNS]
 
 
 def _empty_mart() -> pd.DataFrame:
-    types = {"kommunekode": "Int64", "antal_bygninger": "int64", "udeladt": "bool"}
+    types = {"kommunekode": "Int64", "antal_bygninger": "int64"}
     floats = {"vaerdi", "taeller", "naevner", "median", "p10", "p90"}
-    return pd.DataFrame({
-        c: pd.Series(dtype=types.get(c, "float64" if c in floats else "str"))
-        for c in [*MART_COLUMNS, *INTERNAL_COLUMNS]
-    })
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, "float64" if c in floats else "str")) for c in GROUP_COLUMNS})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -762,10 +764,12 @@ def mart_view_sql(defs: Definitions) -> str:
     """The whole mart: the stored group rows plus one SELECT of building rows per key figure.
 
     Building rows are `bygningsfakta` rows with a value (numerator reported, denominator > 0); the
-    expressions are the definitions sheet's, so the view always matches the stored version.
+    expressions are the definitions sheet's, so the view always matches the stored version. The
+    columns that are the same on every row (`GROUP_COLUMNS`) are added here.
     """
-    cols = ", ".join([*MART_COLUMNS, *INTERNAL_COLUMNS])
-    selects = [f"SELECT {cols} FROM {GROUP_TABLE}"]
+    version = _text(defs.version)
+    selects = [f"SELECT {', '.join(GROUP_COLUMNS)}, {version} AS definitioner_version, false AS udeladt, "
+               f"CAST(NULL AS VARCHAR) AS udeladt_aarsag FROM {GROUP_TABLE}"]
     for kf in building_figures(defs):
         t_sql = defs.expression(kf.id, "taeller").sql()
         n_sql = defs.expression(kf.id, "naevner").sql()
@@ -773,7 +777,7 @@ def mart_view_sql(defs: Definitions) -> str:
             f"SELECT periode, vindue, 'bygning' AS niveau, kommunekode, bygning_id AS enhed, kategori, "
             f"{_text(kf.id)} AS noegletal, taeller / naevner AS vaerdi, taeller, naevner, "
             "CAST(NULL AS BIGINT) AS antal_bygninger, CAST(NULL AS DOUBLE) AS median, CAST(NULL AS DOUBLE) AS p10, "
-            f"CAST(NULL AS DOUBLE) AS p90, {_text(defs.version)} AS definitioner_version, udeladt, udeladt_aarsag "
+            f"CAST(NULL AS DOUBLE) AS p90, {version} AS definitioner_version, udeladt, udeladt_aarsag "
             f"FROM (SELECT *, CAST({t_sql} AS DOUBLE) AS taeller, CAST({n_sql} AS DOUBLE) AS naevner FROM {FACTS_TABLE}) "
             "WHERE taeller IS NOT NULL AND naevner > 0"
         )
