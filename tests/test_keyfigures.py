@@ -520,11 +520,14 @@ def test_municipality_figure_with_building_level_is_refused(tmp_path):
 
 
 def test_sort_order_is_exact():
-    """The integer-packed sort puts values in exact order, also neighbours one bit apart and negatives."""
+    """The integer-packed sort puts values in exact order, also neighbours one bit apart, negatives, and
+    whole numbers (whose bits all fit in the key) next to values one bit below or above them."""
     rng = np.random.default_rng(3)
     base = rng.normal(0, 100, 20000)
     near = np.nextafter(base[:5000], np.inf)  # differ only in the last bit: ties after packing
-    v = np.concatenate([base, near, np.zeros(10), -np.zeros(10), base[:100], [1e300, -1e300, 5e-324]])
+    whole = rng.integers(1, 6, 3000).astype(float)
+    beside = np.nextafter(whole[:500], np.where(rng.random(500) < 0.5, np.inf, -np.inf))
+    v = np.concatenate([base, near, whole, beside, np.zeros(10), -np.zeros(10), base[:100], [1e300, -1e300, 5e-324]])
     rng.shuffle(v)
     order, v_sorted = keyfigures._sort_order(v)
     assert sorted(order) == list(range(len(v)))
