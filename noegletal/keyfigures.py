@@ -764,8 +764,9 @@ def mart_view_sql(defs: Definitions) -> str:
     """The whole mart: the stored group rows plus one SELECT of building rows per key figure.
 
     Building rows are `bygningsfakta` rows with a value (numerator reported, denominator > 0); the
-    expressions are the definitions sheet's, so the view always matches the stored version. The
-    columns that are the same on every row (`GROUP_COLUMNS`) are added here.
+    expressions are the definitions sheet's, so the view always matches the stored version. The group
+    rows' columns that are the same on every row (definitions version, udeladt, udeladt_aarsag; not
+    in `GROUP_COLUMNS`) are added here.
     """
     version = _text(defs.version)
     selects = [f"SELECT {', '.join(GROUP_COLUMNS)}, {version} AS definitioner_version, false AS udeladt, "
