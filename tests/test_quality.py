@@ -188,6 +188,20 @@ def test_rolling_year_outside_the_range_is_a_warning_each_quarter(clean):
     assert "for skoler forventes 100–2.000 kr. pr. m²" in found.iloc[0]["forklaring"].replace("For", "for")
 
 
+def test_energy_quarter_check_is_left_to_the_rolling_year_when_there_is_one(clean):
+    store, byg, kv = clean
+    # electricity 100 kWh/m² a year, then 160 in 2026Q2: above the schools' maximum 120 with the quarter's
+    # 25 % slack, but no jump (under 3 times) and the rolling year (115) is within the range
+    kv2 = scale_value(scale_value(kv, 147, "B00", "el_kwh", 100 / 30, PERIODS), 147, "B00", "el_kwh", 1.6, ["2026Q2"])
+    found = run(store, byg, kv2)
+    assert not (found["regel"] == "interval_kvartal").any()
+    # without a rolling year ending in 2026Q2 (2025Q3 not reported) the quarter check speaks
+    found = run(store, byg, drop_rows(kv2, 147, "B00", ["2025Q3"]))
+    quarter = found[found["regel"] == "interval_kvartal"]
+    assert list(zip(quarter["bygning_id"], quarter["periode"], quarter["noegletal"])) == [
+        ("B00", "2026Q2", "el_kwh_pr_m2")]
+
+
 def test_stock_figure_outside_the_range_is_a_quarter_warning(clean):
     store, byg, kv = clean
     found = run(store, byg, set_value(kv, 147, "B01", "brugere", 1100 / 50))  # 50 m² per pupil, max 40
