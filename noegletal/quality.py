@@ -877,7 +877,8 @@ def _range_hits(con, plan, window: str, values: str) -> pd.DataFrame:
     )
     # the rows that break a range if the building has no rolling-year value ("y_<id>"), and only
     # for those whether it has one: joined for every row, the 1,8 million rolling years cost 0.1-0.2 s
-    maybe = " OR ".join(f"({c})" for k, flows, _ in plan for c, _ in _range_rules_sql(k, flows, window, "false"))
+    maybe = " OR ".join(f"({condition})" for k, flows, _ in plan
+                        for condition, _ in _range_rules_sql(k, flows, window, has_year="false"))
     rows = f"SELECT * FROM ({values}) JOIN bounds_{window} USING (_kat) WHERE {maybe}"
     year = [k for k, flows, _ in plan if window == "kvartal" and flows]
     if year:
@@ -900,7 +901,8 @@ def _bounds_sql(k: KeyFigure) -> tuple[str, str]:
     return f"(CASE _kat {cases['min']} END)", f"(CASE _kat {cases['max']} END)"
 
 
-def _range_rules_sql(k: KeyFigure, flows: list[str], window: str, has_year: str | None = None) -> list[tuple[str, str]]:
+def _range_rules_sql(k: KeyFigure, flows: list[str], window: str,
+                     has_year: str | None = None) -> list[tuple[str, str]]:
     """(condition, rule) of the range rules on a building value; the first that holds applies.
     `has_year`: SQL for whether the building has a rolling-year value (default its column "y_<id>")."""
     v, lo, hi = f'"v_{k.id}"', f'"lo_{k.id}"', f'"hi_{k.id}"'
