@@ -388,6 +388,19 @@ def test_rolling_year_sums_flows_and_averages_stocks(facts):
     assert np.isnan(c.loc[(L, "2026Q1"), "vand_m3"])  # not reported in 2025Q2
 
 
+@pytest.mark.parametrize("quarters", [1, 2, 3])
+def test_fewer_than_four_quarters_in_all_give_no_rolling_year(tmp_path, quarters):
+    # one building in one to three quarters: fewer rows in all than a rolling year spans
+    one = fx.BUILDINGS[fx.BUILDINGS["bygning_id"] == "A"]
+    with fx.make_store(tmp_path / "few.duckdb", periods=fx.PERIODS[:quarters], buildings=one,
+                       kvartal=lambda p: fx.kvartal_rows(p).query("bygning_id == 'A'")) as store:
+        f = keyfigures.building_facts(store, definitions.default())
+    assert list(f["vindue"]) == [K] * quarters
+    assert list(f["periode"]) == fx.PERIODS[:quarters]
+    assert list(f["rengoering_kr"]) == [20000, 20000, 24000][:quarters]
+    assert list(f["brugere"]) == [50, 40, 50][:quarters]
+
+
 def test_facts_columns_and_degree_days(facts):
     numeric = keyfigures.fact_columns(definitions.default())
     assert list(facts.columns) == [*keyfigures.FACT_KEYS, *numeric, *keyfigures.ENERGY_COLUMNS, *keyfigures.INTERNAL_COLUMNS]
