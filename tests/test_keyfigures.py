@@ -664,3 +664,25 @@ def test_group_medians_equal_pandas_bit_for_bit():
     assert np.isnan(got[[5, 6, 7]]).all()
     small = keyfigures.group_medians(np.array([4.0, 1.0, 2.0, np.nan, 10.0, 7.0, 3.0]), np.array([0, 0, 0, 0, 1, 1, 1]), 2)
     np.testing.assert_array_equal(small, [2.0, 7.0])
+
+
+def test_group_median_and_mad_equal_pandas_bit_for_bit():
+    """Count, median and median absolute deviation per group, as pandas gives them: groups of one and
+    two values, ties, values all on one side of the median, and a group without values (3)."""
+    rng = np.random.default_rng(12)
+    x = np.log(np.round(rng.lognormal(3, 1, 40000), 1))  # ties, negative and positive
+    group = rng.integers(0, 200, len(x))
+    group[group == 3] = 4
+    x[:5], group[:5] = [7.0, 1.0, 2.0, 5.0, 5.0], [201, 202, 202, 203, 203]
+    series = pd.Series(x).groupby(pd.Categorical.from_codes(group, categories=range(205)), observed=False)
+    median = series.median()
+    mad = (pd.Series(x) - median.to_numpy()[group]).abs().groupby(
+        pd.Categorical.from_codes(group, categories=range(205)), observed=False).median()
+    count, got_median, got_mad = keyfigures.group_median_and_mad(x, group, 205)
+    np.testing.assert_array_equal(count, series.count().to_numpy())
+    np.testing.assert_array_equal(got_median, median.to_numpy())
+    np.testing.assert_array_equal(got_mad, mad.to_numpy())
+    assert np.isnan(got_mad[[3, 204]]).all() and got_mad[201] == 0 and got_mad[202] == 0.5 and got_mad[203] == 0
+    # by hand: 1, 2, 4, 10, 11 -> median 4, deviations 3, 2, 0, 6, 7 -> 3
+    small = keyfigures.group_median_and_mad(np.array([10.0, 1.0, 4.0, 11.0, 2.0]), np.zeros(5, dtype=np.int64), 1)
+    assert [a[0] for a in small] == [5, 4.0, 3.0]
