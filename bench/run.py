@@ -316,6 +316,10 @@ def main() -> None:
     args = parser.parse_args()
     path = ROOT / "bench" / "results.json"
     results = json.loads(path.read_text()) if path.exists() and args.only else {}
+    # Byte-compile the package as pip does for an installed (not editable) one, and as Python does on
+    # a first run unless PYTHONDONTWRITEBYTECODE is set (as on our CI machines): otherwise every
+    # measured command compiles the package's sources again (≈ 0.07 s per `noegletal compute`).
+    subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", str(ROOT / "noegletal")], check=True)
     if args.only in (None, "compute"):
         bench_compute(results)
     if args.only in (None, "reports"):
