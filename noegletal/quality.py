@@ -81,6 +81,7 @@ sheet's ranges. See tests/test_quality.py.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -228,11 +229,11 @@ QUARTER_NUMERIC = ("bruttoareal_m2", "tomt_areal_m2", "brugere", "varme_kwh", "e
 def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
     """All findings for the building facts of both windows (columns `FINDING_COLUMNS`).
 
-    The quarter rules run on numpy arrays with integer keys, the key-figure rules in an in-memory
-    DuckDB over the few columns they read; text is only made for the findings (national scale: 3,7
-    million fact rows). The key-figure rules run in a thread of their own while the missing quarters
-    and the quarter rules are found: DuckDB and numpy release the GIL, so the two cores share the
-    work (nationally 3.1 -> 2.3 s).
+    The quarter rules run on numpy arrays with integer keys, the range rules in an in-memory DuckDB
+    over the few columns they read, the outlier rule in numpy per key figure; text is only made for
+    the findings (national scale: 3,7 million fact rows). Two workers share the work (DuckDB and
+    numpy release the GIL): one the range rules, the other the rules on the submissions, and then
+    the outlier checks figure by figure, taken by whichever worker is free first.
     """
     normal = store.degree_days_normal()
     gd_year = float(normal.sum())
@@ -242,12 +243,12 @@ def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
     # the same bounded share of memory as the store's connection (the default is 80 % of the RAM)
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "threads": threads})
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            key_figure_findings = pool.submit(_key_figure_checks, con, facts, keys, kv, defs, gd_year)
-            parts = [_missing_quarters(store)]
-            keyfigures.release_buffers(store.con)  # what the store's DuckDB cached for the submissions
-            parts += _quarter_rules(kv, facts, defs, gd_year)
-            parts.append(key_figure_findings.result())
+        parts = [_missing_quarters(store)]  # DuckDB on both cores; its memory is freed before the rest
+        with ThreadPoolExecutor(max_workers=keyfigures.GROUP_THREADS) as pool:
+            ranges = pool.submit(_key_figure_checks, con, facts, keys, kv, defs, gd_year)
+            quarters = pool.submit(_quarter_rules, kv, facts, defs, gd_year)
+            outliers = [pool.submit(check) for check in _outlier_checks(facts, keys, defs)]
+            parts += [*quarters.result(), ranges.result(), *(o.result() for o in outliers)]
     finally:
         con.close()
     parts = [p for p in parts if len(p)]
@@ -725,6 +726,7 @@ def _missing_quarters(store) -> pd.DataFrame:
           SEMI JOIN latest USING (kommunekode, _t)
           ANTI JOIN b USING (kommunekode, bygning_id, _t))
         SELECT * FROM listed_empty UNION ALL SELECT * FROM gap""")
+    keyfigures.release_buffers(store.con)  # what DuckDB cached of the submissions: the other checks need the memory
     if rows.empty:
         return _none("manglende_kvartal")
     rows = rows.merge(_building_names(store, rows["indberetning_id"]), on=["indberetning_id", "bygning_id"])
@@ -794,34 +796,42 @@ def _checked_windows(k: KeyFigure, defs: Definitions) -> tuple[list[str], list[s
     return windows, flows, named
 
 
-def _key_figure_checks(con, facts: pd.DataFrame, keys: Keys, kv: dict[str, np.ndarray], defs: Definitions,
-                       gd_year: float) -> pd.DataFrame:
+def _checked_figures(defs: Definitions, window: str) -> list[tuple[KeyFigure, list[str], list[str]]]:
+    """(figure, its flow columns, the submitted columns it names) of the figures with ranges that are
+    checked in `window` (the building figures whose columns the checks read)."""
     readable = set(NUMERIC)
-    figures = [
-        k for k in defs.noegletal
+    plan = [
+        (k, *_checked_windows(k, defs)) for k in defs.noegletal
         if k.intervaller and "bygning" in k.niveauer
         and set(defs.expression(k.id, "taeller").columns + defs.expression(k.id, "naevner").columns) <= readable
     ]
+    return [(k, flows, named) for k, windows, flows, named in plan if window in windows]
+
+
+def _key_figure_findings(hits: pd.DataFrame, plan, window: str, defs: Definitions) -> list[pd.DataFrame]:
+    """Findings from the hits of key-figure rules (columns as `_range_hits`)."""
+    by_id = {k.id: (k, flows, named) for k, flows, named in plan}
+    out = []
+    for (fig, rule), h in hits.groupby(["fig", "regel"], sort=False):
+        k, flows, named = by_id[fig]
+        out.append(_hits(_rows(h["_row"], h["_t"], h["_b"]), rule, ", ".join(named), h["value"], named,
+                         _key_figure_texts(rule, k, h, bool(flows), window, defs), noegletal=k.id, vindue=window))
+    return out
+
+
+def _key_figure_checks(con, facts: pd.DataFrame, keys: Keys, kv: dict[str, np.ndarray], defs: Definitions,
+                       gd_year: float) -> pd.DataFrame:
+    """The range rules of both windows (in DuckDB, on connection `con`)."""
     out = []
     for window in ("loebende_aar", "kvartal"):  # the kvartal range check asks whether a rolling year exists
-        plan = [(k, *_checked_windows(k, defs)) for k in figures]
-        plan = [(k, flows, named) for k, windows, flows, named in plan if window in windows]
+        plan = _checked_figures(defs, window)
         columns = [defs.expression(k.id, part).columns for k, _, _ in plan for part in ("taeller", "naevner")]
         _window_view(con, facts, keys, kv, window, list(dict.fromkeys(sum(columns, []))), gd_year)
         values = _values_sql(defs, plan, window)
-        if window == "loebende_aar":  # a table: the outlier rule and window kvartal read it again
+        if window == "loebende_aar":  # a table: window kvartal reads it again
             con.execute(f"CREATE TEMP TABLE v_{window} AS {values}")
             values = f"SELECT * FROM v_{window}"
-        hits = [_range_hits(con, plan, window, values)]
-        # outliers are judged on the rolling year only: the calibrated, season-free comparison
-        intensities = [k for k, _, _ in plan if k.vindue.taeller == "flow" and k.vindue.naevner == "stock"]
-        if window == "loebende_aar" and intensities:
-            hits.append(_outliers(con, intensities, window))
-        by_id = {k.id: (k, flows, named) for k, flows, named in plan}
-        for (fig, rule), h in pd.concat(hits, ignore_index=True).groupby(["fig", "regel"], sort=False):
-            k, flows, named = by_id[fig]
-            out.append(_hits(_rows(h["_row"], h["_t"], h["_b"]), rule, ", ".join(named), h["value"], named,
-                             _key_figure_texts(rule, k, h, bool(flows), window, defs), noegletal=k.id, vindue=window))
+        out += _key_figure_findings(_range_hits(con, plan, window, values), plan, window, defs)
     return pd.concat(out, ignore_index=True) if out else _none("interval_aar")
 
 
@@ -917,37 +927,47 @@ def _range_rules_sql(k: KeyFigure, flows: list[str], window: str,
             (f"NOT {has_year} AND ({v} < {lo} / {QUARTER_SLACK} OR {v} > {hi} * {QUARTER_SLACK})", "interval_kvartal")]
 
 
-def _outliers(con, figures: list[KeyFigure], window: str) -> pd.DataFrame:
-    """The robust outliers among the rows of table v_<window> (columns as `_range_hits`, `med` the
-    group's median on the ln scale): per figure, the ln of the positive building values, grouped by
-    quarter, category and ownership (rented buildings pay rent).
+def _outlier_checks(facts: pd.DataFrame, keys: Keys, defs: Definitions,
+                    window: str = "loebende_aar") -> list[Callable[[], pd.DataFrame]]:
+    """The robust-outlier rule (afvigende), one check per intensity figure (a flow per stock), to be
+    run in any order and thread: per figure, the ln of the positive building values of `window`,
+    grouped by quarter, category and ownership (rented buildings pay rent).
 
-    In numpy (`keyfigures.group_median_and_mad`) rather than with DuckDB's median: nationally (nine
-    figures, 1,8 million rolling years) DuckDB took 1,2-1,3 s on both cores, this 0,9-1,2 s on one,
-    which leaves the other core to the quarter rules (the checks in all: 3,1-3,4 s against 3,9-4,8 s)."""
-    names = [f'"v_{k.id}"' for k in figures]
-    data = con.sql(f"SELECT _row, _t, _b, _kat, _lejet, {', '.join(names)} FROM v_{window}").to_arrow_table()
-    column = {c: data[c].to_numpy(zero_copy_only=False) for c in ("_row", "_t", "_b", "_kat", "_lejet")}
-    t0 = int(column["_t"].min()) if len(data) else 0
-    n_kat = len(model.CATEGORIES) + 1  # _kat -1: unknown category
-    group = ((column["_t"].astype(np.int64) - t0) * n_kat + column["_kat"] + 1) * 2 + column["_lejet"]
-    n_groups = int(group.max(initial=-1)) + 1
-    out = []
-    for k in figures:
-        v = data[f"v_{k.id}"].to_numpy(zero_copy_only=False)  # NULL as NaN
-        rows = np.flatnonzero(v > 0)  # NaN is not
-        x, g = np.log(v[rows]), group[rows]
+    In numpy from the facts (`keyfigures.group_median_and_mad`), not with DuckDB's median: nationally
+    (nine figures, 1,8 million rolling years) DuckDB took 1,2-1,3 s on both cores, this about 1 s on
+    one, and the figures fill the gaps of the two workers of `find`."""
+    plan = [(k, flows, named) for k, flows, named in _checked_figures(defs, window)
+            if k.vindue.taeller == "flow" and k.vindue.naevner == "stock"]
+    rows = np.flatnonzero((facts["vindue"] == window).to_numpy())
+    if not plan or not len(rows):
+        return []
+    ix = _indexer(rows)
+    t, b, kat = keys.t[ix], keys.b[ix], keys.kat[ix]
+    lejet = _column(facts, "lejet_areal_m2", ix) > 0
+    group = ((t - t.min()) * (len(model.CATEGORIES) + 1) + kat + 1) * 2 + lejet  # kat -1: unknown
+    n_groups = int(group.max()) + 1
+
+    def check(k: KeyFigure, flows: list[str], named: list[str]) -> pd.DataFrame:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            taeller, naevner = (defs.expression(k.id, part).evaluate(lambda c: _column(facts, c, ix))
+                                for part in ("taeller", "naevner"))
+            v = np.broadcast_to(np.where(naevner > 0, taeller / naevner, np.nan), (len(rows),))
+        positive = np.flatnonzero(v > 0)  # NaN is not
+        x, g = np.log(v[positive]), group[positive]
         count, median, mad = keyfigures.group_median_and_mad(x, g, n_groups)
         # deviation > `beyond` of its group: more than Z robust standard deviations (inf: no judgement)
         beyond = np.where((count >= OUTLIER_MIN_GROUP) & (mad > 0), OUTLIER_Z * 1.4826 * mad, np.inf)
         deviation = np.abs(x - median[g])
         outlier = (deviation > beyond[g]) & (deviation >= np.log(OUTLIER_MIN_FACTOR))
-        hit = rows[outlier]
-        out.append(pd.DataFrame({
-            "fig": k.id, "regel": "afvigende", **{c: column[c][hit] for c in ("_row", "_t", "_b", "_kat")},
+        hit = positive[outlier]
+        hits = pd.DataFrame({
+            "fig": k.id, "regel": "afvigende", "_row": rows[hit], "_t": t[hit], "_b": b[hit], "_kat": kat[hit],
             "value": v[hit], "lo": np.nan, "hi": np.nan, "med": median[g[outlier]],
-        }))
-    return pd.concat(out, ignore_index=True)
+        })
+        found = _key_figure_findings(hits, [(k, flows, named)], window, defs)
+        return found[0] if found else _none("afvigende")
+
+    return [functools.partial(check, *p) for p in plan]
 
 
 def _key_figure_texts(rule: str, k: KeyFigure, h: pd.DataFrame, has_flows: bool, window: str,
