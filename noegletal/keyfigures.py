@@ -668,11 +668,14 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
         c, start = counts[present], (np.cumsum(counts) - counts)[present]
         level_key = None  # one group per slot: v_sorted is in the level's order already
         if per_group_slot > 1:
-            np.take(cell_sub, cell_sorted, out=key)
-            key <<= key_type(rank_bits)
-            key |= rank
+            # slot by slot, so that the slot's keys stay in the CPU cache from the gather to the sort
+            # (over whole arrays, the gather, shift and or cost as much as the sorts)
             for a, b in zip(bounds[:-1], bounds[1:]):
-                key[a:b].sort()
+                slot_key = key[a:b]
+                np.take(cell_sub, cell_sorted[a:b], out=slot_key)
+                slot_key <<= key_type(rank_bits)
+                slot_key |= rank[a:b]
+                slot_key.sort()
             level_key = key
         group_slot_start = slot_bounds[present // per_group_slot]
         row = {
