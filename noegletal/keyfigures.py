@@ -646,7 +646,7 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
     bounds = slot_bounds.tolist()
     rank_bits = max(1, int(slot_counts.max() - 1).bit_length())
     key_type = np.uint32 if rank_bits + (per_slot - 1).bit_length() <= 32 else np.uint64
-    rank = np.arange(n, dtype=key_type) - np.repeat(slot_bounds[:-1].astype(key_type), slot_counts)  # in the slot
+    rank = np.arange(int(slot_counts.max()), dtype=key_type)  # the rank of a value in its slot: rank[:length]
     rank_mask = key_type((1 << rank_bits) - 1)
 
     cell = np.arange(per_slot)
@@ -674,7 +674,7 @@ def _group_stats(units: Units, layout: Layout, specs) -> list[dict]:
                 slot_key = key[a:b]
                 np.take(cell_sub, cell_sorted[a:b], out=slot_key)
                 slot_key <<= key_type(rank_bits)
-                slot_key |= rank[a:b]
+                slot_key |= rank[: b - a]
                 slot_key.sort()
             level_key = key
         group_slot_start = slot_bounds[present // per_group_slot]
