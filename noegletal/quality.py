@@ -8,7 +8,8 @@ includes a quarter with a finding of severity `fejl`. `advarsel` is shown for re
 
 Rules (id, severity, what triggers it; the Danish explanation templates are in `RULES`). "Quarter"
 rules look at the submitted values of window `kvartal`; the range and outlier rules at the building
-key figures (taeller / naevner, evaluated from the definitions sheet with DuckDB).
+key figures (taeller / naevner, evaluated from the definitions sheet: in DuckDB for the ranges, in
+numpy for the outliers).
 
 | id                  | alvor    | trigger |
 |---------------------|----------|---------|
@@ -231,9 +232,10 @@ def find(store, facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
 
     The quarter rules run on numpy arrays with integer keys, the range rules in an in-memory DuckDB
     over the few columns they read, the outlier rule in numpy per key figure; text is only made for
-    the findings (national scale: 3,7 million fact rows). Two workers share the work (DuckDB and
-    numpy release the GIL): one the range rules, the other the rules on the submissions, and then
-    the outlier checks figure by figure, taken by whichever worker is free first.
+    the findings (national scale: 3,7 million fact rows). The missing quarters come first (DuckDB on
+    both cores over the submissions); then two workers share the rest (DuckDB and numpy release the
+    GIL): one the range rules, the other the quarter rules, and both the outlier checks figure by
+    figure, each taken by whichever worker is free first.
     """
     normal = store.degree_days_normal()
     gd_year = float(normal.sum())
