@@ -298,8 +298,8 @@ def _add_rolling_year(quarters: dict[str, pa.ChunkedArray], defs: Definitions) -
     of the query) is emptied on the way, so that its memory is freed column by column.
 
     The columns are independent and numpy's and Arrow's work on them releases the GIL: they are made
-    in two threads. With the window sums of `make` this phase took 1.4 s instead of 2.1 s nationally
-    (mean of five runs each).
+    in two threads. With the window sums of `make` this step took 1.1 s instead of 2.1 s nationally
+    (alternating runs on a slow day of the machine).
     """
     names = list(quarters)
     n = len(quarters["_t"])
