@@ -10,8 +10,8 @@ NOEGLETAL := $(VENV)/bin/noegletal --db $(DB)
 
 .PHONY: install demo test browser bench lab strip clean
 
-# The venv is rebuilt when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The venv is rebuilt when pyproject.toml or the version (noegletal/__init__.py) changes.
+$(STAMP): pyproject.toml noegletal/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dask]'

@@ -51,3 +51,12 @@ def test_notebooks_are_committed_without_outputs():
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 assert cell.get("outputs") == [] and cell.get("execution_count") is None, nb_path.name
+
+
+def test_version_is_the_installed_one():
+    """pyproject.toml takes the version from noegletal.__version__ (one place)."""
+    import importlib.metadata
+
+    import noegletal
+
+    assert noegletal.__version__ == importlib.metadata.version("noegletal")
