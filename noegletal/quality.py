@@ -838,15 +838,14 @@ def _range_checks(facts: pd.DataFrame, keys: Keys, kv: dict[str, np.ndarray], de
     bounds = _range_bounds([k for k, _, _ in {**plans["kvartal"], **plans["loebende_aar"]}.values()])
 
     def values(k: KeyFigure, window: str, flows: list[str]) -> np.ndarray:
+        @functools.cache  # the zero check below reads the flows again
         def column(c: str) -> np.ndarray:
             x = _column(facts, c, ix[window])
             if window == "kvartal" and c in FLOW_COLUMNS:
                 x = x * (heat if c.startswith("varme") else 4)
             return x
 
-        with np.errstate(divide="ignore", invalid="ignore"):
-            taeller, naevner = (defs.expression(k.id, part).evaluate(column) for part in ("taeller", "naevner"))
-            v = np.broadcast_to(np.where(naevner > 0, taeller / naevner, np.nan), (len(at[window]["_row"]),))
+        v = _building_value(defs, k, column, len(at[window]["_row"]))
         if window == "kvartal" and flows:  # a zero in a quarter is judged by the nul_* rules
             v = np.where(np.logical_or.reduce([column(c) == 0 for c in flows]), np.nan, v)
         return v
@@ -881,6 +880,14 @@ def _range_checks(facts: pd.DataFrame, keys: Keys, kv: dict[str, np.ndarray], de
         return pd.concat(found, ignore_index=True) if found else _none("interval_aar")
 
     return [functools.partial(check, fig) for fig in dict.fromkeys([*plans["loebende_aar"], *plans["kvartal"]])]
+
+
+def _building_value(defs: Definitions, k: KeyFigure, column: Callable[[str], np.ndarray], n: int) -> np.ndarray:
+    """The building value taeller / naevner of key figure `k` on `n` rows, `column(c)` a column's
+    values; NaN where the numerator is missing or the denominator is not positive (as the mart)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        taeller, naevner = (defs.expression(k.id, part).evaluate(column) for part in ("taeller", "naevner"))
+        return np.broadcast_to(np.where(naevner > 0, taeller / naevner, np.nan), (n,))
 
 
 def _has_rolling_year(at: dict, rows: np.ndarray, year: np.ndarray | None, t0: int, span: int) -> np.ndarray:
@@ -945,10 +952,7 @@ def _outlier_checks(facts: pd.DataFrame, keys: Keys, defs: Definitions,
     n_groups = int(group.max()) + 1
 
     def check(k: KeyFigure, flows: list[str], named: list[str]) -> pd.DataFrame:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            taeller, naevner = (defs.expression(k.id, part).evaluate(lambda c: _column(facts, c, ix))
-                                for part in ("taeller", "naevner"))
-            v = np.broadcast_to(np.where(naevner > 0, taeller / naevner, np.nan), (len(rows),))
+        v = _building_value(defs, k, lambda c: _column(facts, c, ix), len(rows))
         positive = np.flatnonzero(v > 0)  # NaN is not
         x, g = np.log(v[positive]), group[positive]
         count, median, mad = keyfigures.group_median_and_mad(x, g, n_groups)
