@@ -4,9 +4,11 @@
 `save(store, tables)` replaces them in the store in one transaction (with the view `noegletal`);
 `run` does both for the command line and prints a short Danish summary.
 
-Stored tables: `bygningsfakta` (windowed building facts, with `udeladt`/`udeladt_aarsag`), `fund`
-(data-quality findings), `noegletal_grupper` (group rows), `mart_info` (definitions version, time of
-computation, package version, data as of) and the view `noegletal` (the whole mart, long format).
+Stored tables: `bygningskvartaler` (the building facts, one row per building quarter with both windows'
+values), `fund` (data-quality findings), `noegletal_grupper` (group rows), `mart_info` (definitions
+version, time of computation, package version, data as of); views `bygningsfakta` (the windowed building
+facts, with `udeladt`/`udeladt_aarsag`: one row per building, quarter and window) and `noegletal` (the
+whole mart, long format).
 """
 
 from __future__ import annotations
@@ -58,13 +60,22 @@ def build(store, find_findings: FindFindings | None = None, defs: Definitions | 
 
 
 def save(store, tables: dict[str, pd.DataFrame], defs: Definitions | None = None) -> None:
-    """Replace the derived tables and the mart view in one transaction."""
+    """Replace the derived tables and the views in one transaction. The facts are stored as one row
+    per building quarter (`keyfigures.quarters_frame`) under the view `bygningsfakta`."""
     defs = defs if defs is not None else definitions.default()
+    facts = tables[keyfigures.FACTS_TABLE]
     # DuckDB reads Arrow several times faster than pandas' text columns (seconds at national scale)
-    big = {keyfigures.FACTS_TABLE, keyfigures.GROUP_TABLE}
-    frames = {name: _arrow(df) if name in big else df for name, df in tables.items()}
+    frames = {
+        keyfigures.QUARTERS_TABLE: _arrow(keyfigures.quarters_frame(facts, defs)),
+        **{name: _arrow(df) if name == keyfigures.GROUP_TABLE else df
+           for name, df in tables.items() if name != keyfigures.FACTS_TABLE},
+    }
+    views = {  # in this order: the mart reads the facts
+        keyfigures.FACTS_TABLE: keyfigures.facts_view_sql(list(facts.columns), defs),
+        keyfigures.MART_VIEW: keyfigures.mart_view_sql(defs),
+    }
     with _duckdb_memory(store):
-        store.replace_tables(frames, views={keyfigures.MART_VIEW: keyfigures.mart_view_sql(defs)})
+        store.replace_tables(frames, views=views)
 
 
 @contextlib.contextmanager

@@ -686,3 +686,30 @@ def test_group_median_and_mad_equal_pandas_bit_for_bit():
     # by hand: 1, 2, 4, 10, 11 -> median 4, deviations 3, 2, 0, 6, 7 -> 3
     small = keyfigures.group_median_and_mad(np.array([10.0, 1.0, 4.0, 11.0, 2.0]), np.zeros(5, dtype=np.int64), 1)
     assert [a[0] for a in small] == [5, 4.0, 3.0]
+
+
+def test_stored_facts_read_back_exactly_through_the_view(tmp_path):
+    # stored as one row per building quarter; the view bygningsfakta must give back the very frame:
+    # rows (buildings with and without a rolling year, excluded in one window only), order, values, types
+    with fx.make_store(tmp_path / "rt.duckdb") as store:
+        tables = compute.build(store, find_findings=fx.find_findings)
+        compute.save(store, tables)
+        stored = store.table(keyfigures.QUARTERS_TABLE)
+        back = store.table(keyfigures.FACTS_TABLE)
+    facts = tables[keyfigures.FACTS_TABLE]
+    assert len(stored) == (facts["vindue"] == "kvartal").sum() < len(facts)  # some quarters have no rolling year
+    assert not stored[keyfigures.HAS_YEAR].all() and stored[keyfigures.HAS_YEAR].any()
+    year_only = stored["udeladt" + keyfigures.YEAR_SUFFIX] & ~stored["udeladt"]
+    assert year_only.sum() == 1  # E 2025Q4: its rolling year includes the quarter with a fejl, the quarter not
+    expected = facts.astype({c: object for c in facts.columns if isinstance(facts[c].dtype, pd.CategoricalDtype)})
+    expected = expected.astype({"anvendelseskode": "float64", "opfoerelsesaar": "float64"})  # nullable ints as read
+    pd.testing.assert_frame_equal(back.astype({"anvendelseskode": "float64", "opfoerelsesaar": "float64"}), expected,
+                                  check_dtype=False)
+
+
+def test_a_rolling_year_without_its_quarter_cannot_be_stored(tmp_path):
+    with fx.make_store(tmp_path / "bad.duckdb") as store:
+        facts = compute.build(store, find_findings=fx.find_findings)[keyfigures.FACTS_TABLE]
+    first_quarter = facts.index[(facts["vindue"] == "kvartal") & (facts["periode"] == "2026Q1")][0]
+    with pytest.raises(keyfigures.KeyFigureError, match="løbende år uden sit kvartal"):
+        keyfigures.quarters_frame(facts.drop(index=first_quarter), definitions.default())
