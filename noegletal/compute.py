@@ -5,10 +5,10 @@
 `run` does both for the command line and prints a short Danish summary.
 
 Stored tables: `bygningskvartaler` (the building facts, one row per building quarter with both windows'
-values), `fund` (data-quality findings), `noegletal_grupper` (group rows), `mart_info` (definitions
-version, time of computation, package version, data as of); views `bygningsfakta` (the windowed building
-facts, with `udeladt`/`udeladt_aarsag`: one row per building, quarter and window) and `noegletal` (the
-whole mart, long format).
+values), `fund` (data-quality findings), `grupper` (one row per group, the key figures side by side),
+`mart_info` (definitions version, time of computation, package version, data as of); views `bygningsfakta`
+(the windowed building facts, with `udeladt`/`udeladt_aarsag`: one row per building, quarter and window),
+`noegletal_grupper` (one row per group and key figure) and `noegletal` (the whole mart, long format).
 """
 
 from __future__ import annotations
@@ -61,17 +61,24 @@ def build(store, find_findings: FindFindings | None = None, defs: Definitions | 
 
 def save(store, tables: dict[str, pd.DataFrame], defs: Definitions | None = None) -> None:
     """Replace the derived tables and the views in one transaction. The facts are stored as one row
-    per building quarter (`keyfigures.quarters_frame`) under the view `bygningsfakta`."""
+    per building quarter (`keyfigures.quarters_frame`) under the view `bygningsfakta`, the group rows
+    as one row per group (`keyfigures.groups_frame`) under the view `noegletal_grupper`."""
     defs = defs if defs is not None else definitions.default()
     facts = tables[keyfigures.FACTS_TABLE]
     # DuckDB reads Arrow several times faster than pandas' text columns (seconds at national scale)
-    frames = {
-        keyfigures.QUARTERS_TABLE: _arrow(keyfigures.quarters_frame(facts, defs)),
-        **{name: _arrow(df) if name == keyfigures.GROUP_TABLE else df
-           for name, df in tables.items() if name != keyfigures.FACTS_TABLE},
+
+    def group_figures() -> pa.Table:
+        keyfigures.release_buffers(store.con)  # what writing the facts left cached
+        return _arrow(keyfigures.groups_frame(tables[keyfigures.GROUP_TABLE], defs))
+
+    frames = {  # the big two made when written: one at a time in memory
+        keyfigures.QUARTERS_TABLE: lambda: _arrow(keyfigures.quarters_frame(facts, defs)),
+        keyfigures.GROUP_FIGURES_TABLE: group_figures,
+        **{name: df for name, df in tables.items() if name not in (keyfigures.FACTS_TABLE, keyfigures.GROUP_TABLE)},
     }
-    views = {  # in this order: the mart reads the facts
+    views = {  # in this order: the mart reads the other two
         keyfigures.FACTS_TABLE: keyfigures.facts_view_sql(list(facts.columns), defs),
+        keyfigures.GROUP_TABLE: keyfigures.group_view_sql(defs),
         keyfigures.MART_VIEW: keyfigures.mart_view_sql(defs),
     }
     with _duckdb_memory(store):

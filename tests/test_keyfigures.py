@@ -713,3 +713,17 @@ def test_a_rolling_year_without_its_quarter_cannot_be_stored(tmp_path):
     first_quarter = facts.index[(facts["vindue"] == "kvartal") & (facts["periode"] == "2026Q1")][0]
     with pytest.raises(keyfigures.KeyFigureError, match="løbende år uden sit kvartal"):
         keyfigures.quarters_frame(facts.drop(index=first_quarter), definitions.default())
+
+
+def test_stored_group_rows_read_back_exactly_through_the_view(tmp_path):
+    # stored as one row per group with the key figures side by side; the view noegletal_grupper gives
+    # back group_rows' frame: rows (figures without some levels, e.g. areal_pr_indbygger), order, values
+    with fx.make_store(tmp_path / "g.duckdb") as store:
+        tables = compute.build(store, find_findings=fx.find_findings)
+        compute.save(store, tables)
+        stored = store.table(keyfigures.GROUP_FIGURES_TABLE)
+        back = store.table(keyfigures.GROUP_TABLE)
+    groups = tables[keyfigures.GROUP_TABLE]
+    assert len(stored) < len(groups) and stored["areal_pr_indbygger__antal_bygninger"].isna().any()
+    expected = groups.astype({c: object for c in groups.columns if isinstance(groups[c].dtype, pd.CategoricalDtype)})
+    pd.testing.assert_frame_equal(back, expected.astype({"kommunekode": back["kommunekode"].dtype}), check_dtype=False)
