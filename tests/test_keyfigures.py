@@ -688,15 +688,18 @@ def test_group_median_and_mad_equal_pandas_bit_for_bit():
     assert [a[0] for a in small] == [5, 4.0, 3.0]
 
 
-def test_stored_facts_read_back_exactly_through_the_view(tmp_path):
-    # stored as one row per building quarter; the view bygningsfakta must give back the very frame:
-    # rows (buildings with and without a rolling year, excluded in one window only), order, values, types
+def saved_and_read_back(tmp_path, view: str, table: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(the frame `compute.build` made for `view`, the stored `table`, `view` as read back) of the fixture."""
     with fx.make_store(tmp_path / "rt.duckdb") as store:
         tables = compute.build(store, find_findings=fx.find_findings)
         compute.save(store, tables)
-        stored = store.table(keyfigures.QUARTERS_TABLE)
-        back = store.table(keyfigures.FACTS_TABLE)
-    facts = tables[keyfigures.FACTS_TABLE]
+        return tables[view], store.table(table), store.table(view)
+
+
+def test_stored_facts_read_back_exactly_through_the_view(tmp_path):
+    # stored as one row per building quarter; the view bygningsfakta must give back the very frame:
+    # rows (buildings with and without a rolling year, excluded in one window only), order, values, types
+    facts, stored, back = saved_and_read_back(tmp_path, keyfigures.FACTS_TABLE, keyfigures.QUARTERS_TABLE)
     assert len(stored) == (facts["vindue"] == "kvartal").sum() < len(facts)  # some quarters have no rolling year
     assert not stored[keyfigures.HAS_YEAR].all() and stored[keyfigures.HAS_YEAR].any()
     year_only = stored["udeladt" + keyfigures.YEAR_SUFFIX] & ~stored["udeladt"]
@@ -718,12 +721,7 @@ def test_a_rolling_year_without_its_quarter_cannot_be_stored(tmp_path):
 def test_stored_group_rows_read_back_exactly_through_the_view(tmp_path):
     # stored as one row per group with the key figures side by side; the view noegletal_grupper gives
     # back group_rows' frame: rows (figures without some levels, e.g. areal_pr_indbygger), order, values
-    with fx.make_store(tmp_path / "g.duckdb") as store:
-        tables = compute.build(store, find_findings=fx.find_findings)
-        compute.save(store, tables)
-        stored = store.table(keyfigures.GROUP_FIGURES_TABLE)
-        back = store.table(keyfigures.GROUP_TABLE)
-    groups = tables[keyfigures.GROUP_TABLE]
+    groups, stored, back = saved_and_read_back(tmp_path, keyfigures.GROUP_TABLE, keyfigures.GROUP_FIGURES_TABLE)
     assert len(stored) < len(groups) and stored["areal_pr_indbygger__antal_bygninger"].isna().any()
     expected = groups.astype({c: object for c in groups.columns if isinstance(groups[c].dtype, pd.CategoricalDtype)})
     pd.testing.assert_frame_equal(back, expected.astype({"kommunekode": back["kommunekode"].dtype}), check_dtype=False)
