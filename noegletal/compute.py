@@ -1,7 +1,7 @@
 """`noegletal compute`: building facts, data-quality findings and the key-figure mart, in one go.
 
 `build(store)` computes the derived tables and returns them as frames without writing anything;
-`save(store, tables)` replaces them in the store in one transaction (with the view `noegletal`);
+`save(store, tables)` replaces them in the store in one transaction (with the views below);
 `run` does both for the command line and prints a short Danish summary.
 
 Stored tables: `bygningskvartaler` (the building facts, one row per building quarter with both windows'

@@ -157,6 +157,16 @@ def indexer(rows: np.ndarray):
     return rows
 
 
+def building_numbers(facts: pd.DataFrame) -> np.ndarray:
+    """kommunekode and bygning_id of every facts row as one integer that sorts like the pair
+    (bygning_id by its text)."""
+    positions, uniques = distinct(facts["bygning_id"])
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[:-1] = 1 + text_ranks(uniques)  # text order, from 1
+    rank[-1] = 0  # a missing bygning_id (position -1) first
+    return facts["kommunekode"].to_numpy(dtype=np.int64) * (len(uniques) + 1) + rank[positions]
+
+
 def distinct(values: pd.Series) -> tuple[np.ndarray, list]:
     """(position of each element among the distinct values (-1: NA), the distinct values); a
     categorical column has them already."""
@@ -946,11 +956,9 @@ def quarters_frame(facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
 def _building_quarter_keys(facts: pd.DataFrame) -> np.ndarray:
     """(municipality, building id, quarter) of every facts row as one integer, in the order of
     building_facts' rows (building id by text)."""
-    positions, ids = distinct(facts["bygning_id"])
-    id_rank = text_ranks(ids)[positions]
     t = period_index(facts["periode"]) if len(facts) else np.zeros(0, dtype=np.int64)
     t0 = t - t.min(initial=0)
-    return (facts["kommunekode"].to_numpy(dtype=np.int64) * len(ids) + id_rank) * (int(t0.max(initial=0)) + 1) + t0
+    return building_numbers(facts) * (int(t0.max(initial=0)) + 1) + t0
 
 
 def facts_view_sql(columns: list[str], defs: Definitions) -> str:

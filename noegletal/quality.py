@@ -320,17 +320,8 @@ def _keys(facts: pd.DataFrame) -> Keys:
     if missing:
         raise ValueError(f"bygningsfakta mangler kolonnerne {', '.join(missing)}")
     category = lambda c: model.CATEGORIES.index(c) if c in model.CATEGORIES else -1  # noqa: E731
-    return Keys(b=_building_numbers(facts), t=keyfigures.per_value(facts["periode"], keyfigures.quarter_index),
+    return Keys(b=keyfigures.building_numbers(facts), t=keyfigures.per_value(facts["periode"], keyfigures.quarter_index),
                 kat=keyfigures.per_value(facts["kategori"], category))
-
-
-def _building_numbers(facts: pd.DataFrame) -> np.ndarray:
-    """kommunekode and bygning_id as one integer that sorts like the pair (bygning_id by its text)."""
-    positions, uniques = keyfigures.distinct(facts["bygning_id"])
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[:-1] = 1 + keyfigures.text_ranks(uniques)  # text order, from 1
-    rank[-1] = 0  # a missing bygning_id (position -1) first
-    return facts["kommunekode"].to_numpy(dtype=np.int64) * (len(uniques) + 1) + rank[positions]
 
 
 def _column(facts: pd.DataFrame, column: str, ix) -> np.ndarray:
