@@ -1,14 +1,12 @@
 """`noegletal compute`: building facts, data-quality findings and the key-figure mart, in one go.
 
 `build(store)` computes the derived tables and returns them as frames without writing anything;
-`save(store, tables)` replaces them in the store in one transaction (with the views below);
+`save(store, tables)` replaces them in the store in one transaction (with the view `noegletal`);
 `run` does both for the command line and prints a short Danish summary.
 
-Stored tables: `bygningskvartaler` (the building facts, one row per building quarter with both windows'
-values), `fund` (data-quality findings), `grupper` (one row per group, the key figures side by side),
-`mart_info` (definitions version, time of computation, package version, data as of); views `bygningsfakta`
-(the windowed building facts, with `udeladt`/`udeladt_aarsag`: one row per building, quarter and window),
-`noegletal_grupper` (one row per group and key figure) and `noegletal` (the whole mart, long format).
+Stored tables: `bygningsfakta` (windowed building facts, with `udeladt`/`udeladt_aarsag`), `fund`
+(data-quality findings), `noegletal_grupper` (group rows), `mart_info` (definitions version, time of
+computation, package version, data as of) and the view `noegletal` (the whole mart, long format).
 """
 
 from __future__ import annotations
@@ -60,29 +58,13 @@ def build(store, find_findings: FindFindings | None = None, defs: Definitions | 
 
 
 def save(store, tables: dict[str, pd.DataFrame], defs: Definitions | None = None) -> None:
-    """Replace the derived tables and the views in one transaction. The facts are stored as one row
-    per building quarter (`keyfigures.quarters_frame`) under the view `bygningsfakta`, the group rows
-    as one row per group (`keyfigures.groups_frame`) under the view `noegletal_grupper`."""
+    """Replace the derived tables and the mart view in one transaction."""
     defs = defs if defs is not None else definitions.default()
-    facts = tables[keyfigures.FACTS_TABLE]
     # DuckDB reads Arrow several times faster than pandas' text columns (seconds at national scale)
-
-    def group_figures() -> pa.Table:
-        keyfigures.release_buffers(store.con)  # what writing the facts left cached
-        return _arrow(keyfigures.groups_frame(tables[keyfigures.GROUP_TABLE], defs))
-
-    frames = {  # the big two made when written: one at a time in memory
-        keyfigures.QUARTERS_TABLE: lambda: _arrow(keyfigures.quarters_frame(facts, defs)),
-        keyfigures.GROUP_FIGURES_TABLE: group_figures,
-        **{name: df for name, df in tables.items() if name not in (keyfigures.FACTS_TABLE, keyfigures.GROUP_TABLE)},
-    }
-    views = {  # in this order: the mart reads the other two
-        keyfigures.FACTS_TABLE: keyfigures.facts_view_sql(list(facts.columns), defs),
-        keyfigures.GROUP_TABLE: keyfigures.group_view_sql(defs),
-        keyfigures.MART_VIEW: keyfigures.mart_view_sql(defs),
-    }
+    big = {keyfigures.FACTS_TABLE, keyfigures.GROUP_TABLE}
+    frames = {name: _arrow(df) if name in big else df for name, df in tables.items()}
     with _duckdb_memory(store):
-        store.replace_tables(frames, views=views)
+        store.replace_tables(frames, views={keyfigures.MART_VIEW: keyfigures.mart_view_sql(defs)})
 
 
 @contextlib.contextmanager

@@ -44,11 +44,6 @@ Decisions and why:
   and back for every figure cost ≈ 1 s and a copy of the facts.
 - The building rows are a view over `bygningsfakta` (one SELECT per key figure), not a table: at
   national scale they are ≈ 70 million rows that would only repeat `bygningsfakta` with a division.
-  `bygningsfakta` itself is a view too, over `bygningskvartaler` (`quarters_frame`): one stored row
-  per building quarter with both windows' values, so that name, ids and category are written once
-  per quarter, not once per window (saving ≈ 0.35 s of the 4 s it takes to store the mart nationally).
-  Likewise `noegletal_grupper` is a view over `grupper` (`groups_frame`): one stored row per group
-  with every key figure's numbers side by side, so a group's text is written once, not 23 times.
 - The rolling year is built in numpy from the quarters sorted by building and quarter (row i-3..i),
   which is several times faster than 60 SQL window functions; the sort is done in numpy on integer
   keys (DuckDB's ORDER BY on the text building id cost 0.6 s nationally).
@@ -92,14 +87,10 @@ FACT_KEYS: list[str] = [
     "ejerforhold", "periode", "vindue",
 ]
 ENERGY_COLUMNS: list[str] = ["w_pct", "gd_actual", "gd_normal"]
-GROUP_TABLE = "noegletal_grupper"  # a view over GROUP_FIGURES_TABLE: one row per group and key figure
-GROUP_FIGURES_TABLE = "grupper"  # stored: one row per group, the key figures' numbers side by side
+GROUP_TABLE = "noegletal_grupper"
 GROUP_THREADS = 2  # the target machine has two cores
 MART_VIEW = "noegletal"
-FACTS_TABLE = "bygningsfakta"  # a view over QUARTERS_TABLE: one row per building, quarter and window
-QUARTERS_TABLE = "bygningskvartaler"  # stored: one row per building and quarter, both windows' values
-YEAR_SUFFIX = "__loebende_aar"
-HAS_YEAR = "har_loebende_aar"
+FACTS_TABLE = "bygningsfakta"
 
 # Columns that describe the municipality, not a building (from the `kommuner` table).
 MUNICIPAL_COLUMNS: frozenset[str] = frozenset({"befolkning"})
@@ -148,23 +139,6 @@ def text_ranks(values) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[np.argsort(np.array([str(v) for v in values]), kind="stable")] = np.arange(len(values))
     return ranks
-
-
-def indexer(rows: np.ndarray):
-    """`rows` as a slice when they are consecutive positions: then columns are views, not copies."""
-    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
-        return slice(int(rows[0]), int(rows[-1]) + 1)
-    return rows
-
-
-def building_numbers(facts: pd.DataFrame) -> np.ndarray:
-    """kommunekode and bygning_id of every facts row as one integer that sorts like the pair
-    (bygning_id by its text)."""
-    positions, uniques = distinct(facts["bygning_id"])
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[:-1] = 1 + text_ranks(uniques)  # text order, from 1
-    rank[-1] = 0  # a missing bygning_id (position -1) first
-    return facts["kommunekode"].to_numpy(dtype=np.int64) * (len(uniques) + 1) + rank[positions]
 
 
 def distinct(values: pd.Series) -> tuple[np.ndarray, list]:
@@ -846,132 +820,6 @@ def _empty_mart() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # 4. Building rows and the mart view
 # --------------------------------------------------------------------------------------------------
-
-
-GROUP_KEYS = ["periode", "vindue", "niveau", "kommunekode", "enhed", "kategori"]
-GROUP_STATS = ["vaerdi", "taeller", "naevner", "antal_bygninger", "median", "p10", "p90"]
-
-
-def groups_frame(groups: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
-    """The group rows (GROUP_COLUMNS, as `group_rows` makes them) as one row per group, stored as
-    GROUP_FIGURES_TABLE: GROUP_KEYS, then every key figure's GROUP_STATS as `<figure>__<stat>`
-    (antal_bygninger NULL where the figure has no row for the group). The view GROUP_TABLE
-    (`group_view_sql`) gives back the rows in their order. Stored this way, the text of a group is
-    written once instead of once per key figure (writing text is the dear part of saving).
-    """
-    # The groups sorted as group_rows orders a figure's rows: level (GROUP_SPECS), window, period,
-    # municipality, unit, category. One integer per row that sorts so: the text columns are
-    # categories in that order (made so by _mart_frame).
-    text = {c: "category" for c in ("periode", "vindue", "niveau", "enhed", "kategori", "noegletal")
-            if not isinstance(groups[c].dtype, pd.CategoricalDtype)}
-    if text:  # e.g. no rows at all (astype copies the frame even when nothing changes)
-        groups = groups.astype(text)
-    specs = [(niveau, by_kategori) for niveau, _, by_kategori in GROUP_SPECS]
-    levels = list(groups["niveau"].cat.categories)
-    spec_of = np.array([[specs.index((lv, k)) if (lv, k) in specs else len(specs) for k in (False, True)]
-                        for lv in levels], dtype=np.int64).reshape(len(levels), 2)
-    key = spec_of[groups["niveau"].cat.codes.to_numpy(), groups["kategori"].notna().to_numpy().astype(np.int64)]
-    kommune = np.unique(groups["kommunekode"].to_numpy(dtype=np.int64, na_value=-1), return_inverse=True)
-    for codes, n in ((groups["vindue"].cat.codes.to_numpy(), len(WINDOWS)),
-                     (groups["periode"].cat.codes.to_numpy(), len(groups["periode"].cat.categories)),
-                     (kommune[1] - 1, len(kommune[0])),
-                     (groups["enhed"].cat.codes.to_numpy(), len(groups["enhed"].cat.categories)),
-                     (groups["kategori"].cat.codes.to_numpy(), len(groups["kategori"].cat.categories))):
-        key = key * (n + 1) + codes + 1  # + 1: NA (-1) first
-    _, first, row = np.unique(key, return_index=True, return_inverse=True)
-    out = {c: groups[c].iloc[first].array for c in GROUP_KEYS}
-    figure, names = groups["noegletal"].cat.codes.to_numpy(), list(groups["noegletal"].cat.categories)
-    for kf in defs.noegletal:
-        of = indexer(np.flatnonzero(figure == names.index(kf.id)) if kf.id in names else np.zeros(0, np.int64))
-        at = row[of]
-        for stat in GROUP_STATS:
-            values = groups[stat].to_numpy()[of]
-            if stat == "antal_bygninger":
-                column, missing = np.zeros(len(first), dtype=np.int64), np.ones(len(first), dtype=bool)
-                column[at], missing[at] = values, False
-                out[f"{kf.id}__{stat}"] = pd.arrays.IntegerArray(column, missing)
-            else:
-                column = np.full(len(first), np.nan)
-                column[at] = values
-                out[f"{kf.id}__{stat}"] = column
-    return pd.DataFrame(out, copy=False)
-
-
-def group_view_sql(defs: Definitions) -> str:
-    """The view GROUP_TABLE over GROUP_FIGURES_TABLE: the group rows, one SELECT per key figure."""
-    selects = []
-    for kf in defs.noegletal:
-        stats = ", ".join(f'"{kf.id}__{stat}" AS {stat}' for stat in GROUP_STATS)
-        selects.append(f"SELECT {', '.join(GROUP_KEYS)}, {_text(kf.id)} AS noegletal, {stats} "
-                       f'FROM {GROUP_FIGURES_TABLE} WHERE "{kf.id}__antal_bygninger" IS NOT NULL')
-    return "\nUNION ALL\n".join(selects)
-
-
-def window_columns(defs: Definitions) -> list[str]:
-    """The facts columns whose value depends on the window; the others (name, category, w, ...)
-    describe the building in the quarter and are the same in its rolling year."""
-    return [*fact_columns(defs), "gd_actual", "gd_normal", "udeladt", "udeladt_aarsag"]
-
-
-def quarters_frame(facts: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
-    """The facts of both windows (with `udeladt`, `udeladt_aarsag`) as one row per building quarter,
-    stored as QUARTERS_TABLE: the quarter's columns, `HAS_YEAR`, and the window columns of the
-    rolling year ending with the quarter as `<column>` + YEAR_SUFFIX (NaN/False/NULL without one).
-
-    The view FACTS_TABLE (`facts_view_sql`) turns it back into the facts rows. Stored this way, the
-    columns that describe the building are written once per quarter instead of once per window:
-    writing text is the dear part of saving (≈ 0.16 s per text column per 3.7 million rows).
-    """
-    window = [c for c in window_columns(defs) if c in facts]
-    is_quarter = (facts["vindue"] == "kvartal").to_numpy()
-    quarters, years = np.flatnonzero(is_quarter), np.flatnonzero(~is_quarter)
-    key = _building_quarter_keys(facts)
-    quarter_keys = key[quarters]
-    order = np.argsort(quarter_keys, kind="stable")  # building_facts delivers them sorted: cheap
-    at = np.minimum(np.searchsorted(quarter_keys[order], key[years]), max(len(quarters) - 1, 0))
-    if len(years) and not np.array_equal(quarter_keys[order][at], key[years]):
-        raise KeyFigureError("Bygningsfakta har et løbende år uden sit kvartal; kan ikke gemmes.")
-    year_of = order[at]  # the row (among the quarters) of every rolling year
-    q, y = indexer(quarters), indexer(years)
-    out = {c: facts[c].iloc[q].array for c in facts.columns if c != "vindue"}
-    has_year = np.zeros(len(quarters), dtype=bool)
-    has_year[year_of] = True
-    out[HAS_YEAR] = has_year
-
-    def year_column(c: str):
-        values = facts[c].iloc[y]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            codes = np.full(len(quarters), -1, dtype=values.cat.codes.dtype)
-            codes[year_of] = values.cat.codes.to_numpy()
-            return pd.Categorical.from_codes(codes, values.cat.categories)
-        year = np.full(len(quarters), False if values.dtype == bool else np.nan, dtype=values.dtype)
-        year[year_of] = values.to_numpy()
-        return year
-
-    with ThreadPoolExecutor(max_workers=GROUP_THREADS) as pool:  # fresh memory: slow to touch, so in two threads
-        out.update(zip([c + YEAR_SUFFIX for c in window], pool.map(year_column, window)))
-    return pd.DataFrame(out, copy=False)
-
-
-def _building_quarter_keys(facts: pd.DataFrame) -> np.ndarray:
-    """(municipality, building id, quarter) of every facts row as one integer, in the order of
-    building_facts' rows (building id by text)."""
-    t = period_index(facts["periode"]) if len(facts) else np.zeros(0, dtype=np.int64)
-    t0 = t - t.min(initial=0)
-    return building_numbers(facts) * (int(t0.max(initial=0)) + 1) + t0
-
-
-def facts_view_sql(columns: list[str], defs: Definitions) -> str:
-    """The view FACTS_TABLE over QUARTERS_TABLE: the facts rows of window kvartal, then those of
-    window loebende_aar, with `columns` (the facts frame's) in their order."""
-    window = set(window_columns(defs))
-
-    def select(vindue: str, suffix: str) -> str:
-        cols = [f"{_text(vindue)} AS vindue" if c == "vindue" else f'"{c}{suffix}" AS "{c}"' if c in window else f'"{c}"'
-                for c in columns]
-        return f"SELECT {', '.join(cols)} FROM {QUARTERS_TABLE}"
-
-    return f"{select('kvartal', '')}\nUNION ALL\n{select('loebende_aar', YEAR_SUFFIX)} WHERE {HAS_YEAR}"
 
 
 def building_figures(defs: Definitions) -> list[KeyFigure]:

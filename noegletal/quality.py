@@ -320,8 +320,24 @@ def _keys(facts: pd.DataFrame) -> Keys:
     if missing:
         raise ValueError(f"bygningsfakta mangler kolonnerne {', '.join(missing)}")
     category = lambda c: model.CATEGORIES.index(c) if c in model.CATEGORIES else -1  # noqa: E731
-    return Keys(b=keyfigures.building_numbers(facts), t=keyfigures.per_value(facts["periode"], keyfigures.quarter_index),
+    return Keys(b=_building_numbers(facts), t=keyfigures.per_value(facts["periode"], keyfigures.quarter_index),
                 kat=keyfigures.per_value(facts["kategori"], category))
+
+
+def _building_numbers(facts: pd.DataFrame) -> np.ndarray:
+    """kommunekode and bygning_id as one integer that sorts like the pair (bygning_id by its text)."""
+    positions, uniques = keyfigures.distinct(facts["bygning_id"])
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[:-1] = 1 + keyfigures.text_ranks(uniques)  # text order, from 1
+    rank[-1] = 0  # a missing bygning_id (position -1) first
+    return facts["kommunekode"].to_numpy(dtype=np.int64) * (len(uniques) + 1) + rank[positions]
+
+
+def _indexer(rows: np.ndarray):
+    """`rows` as a slice when they are consecutive positions: then columns are views, not copies."""
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 def _column(facts: pd.DataFrame, column: str, ix) -> np.ndarray:
@@ -354,7 +370,7 @@ def _quarter_rows(facts: pd.DataFrame, keys: Keys, defs: Definitions, normal: pd
     `_row` (the position in facts), the submitted values the quarter rules read, and heat's weather
     inputs with the defaults filled in (the category's w, the normal year's degree days)."""
     rows = _quarter_positions(facts, keys)
-    ix = keyfigures.indexer(rows)
+    ix = _indexer(rows)
     kv = {"_row": rows, "_b": keys.b[ix], "_t": keys.t[ix], "_kat": keys.kat[ix]}
     kv.update({c: _column(facts, c, ix) for c in QUARTER_NUMERIC})
     w, by_category = _column(facts, "w_pct", ix), defs.w_default()
@@ -729,7 +745,7 @@ def _gaps(facts: pd.DataFrame, kv: dict[str, np.ndarray], submitted: pd.DataFram
     """(b) of `_missing_quarters`: a building's consecutive kvartal rows two quarters apart, both with
     a value, where the municipality submitted the quarter between and did not list the building in it."""
     b, t = kv["_b"], kv["_t"]
-    ix = keyfigures.indexer(kv["_row"])
+    ix = _indexer(kv["_row"])
     has = np.zeros(len(b), dtype=bool)
     for c in model.column_ids("kvartal")[3:]:
         if c in facts:
@@ -830,7 +846,7 @@ def _range_checks(facts: pd.DataFrame, keys: Keys, kv: dict[str, np.ndarray], de
     plans = {w: {k.id: (k, flows, named) for k, flows, named in _checked_figures(defs, w)}
              for w in ("loebende_aar", "kvartal")}
     year_rows = np.flatnonzero((facts["vindue"] == "loebende_aar").to_numpy())
-    ix = {"loebende_aar": keyfigures.indexer(year_rows), "kvartal": keyfigures.indexer(kv["_row"])}
+    ix = {"loebende_aar": _indexer(year_rows), "kvartal": _indexer(kv["_row"])}
     at = {"loebende_aar": {"_row": year_rows, "_b": keys.b[ix["loebende_aar"]], "_t": keys.t[ix["loebende_aar"]],
                            "_kat": keys.kat[ix["loebende_aar"]]},
           "kvartal": {c: kv[c] for c in ("_row", "_b", "_t", "_kat")}}
@@ -950,7 +966,7 @@ def _outlier_checks(facts: pd.DataFrame, keys: Keys, defs: Definitions,
     rows = np.flatnonzero((facts["vindue"] == window).to_numpy())
     if not plan or not len(rows):
         return []
-    ix = keyfigures.indexer(rows)
+    ix = _indexer(rows)
     t, b, kat = keys.t[ix], keys.b[ix], keys.kat[ix]
     lejet = _column(facts, "lejet_areal_m2", ix) > 0
     group = ((t - t.min()) * (len(model.CATEGORIES) + 1) + kat + 1) * 2 + lejet  # kat -1: unknown

@@ -294,11 +294,9 @@ class Store:
             con.execute("INSERT INTO graddage SELECT aar, maaned, graddage, ? FROM frame", [serie])
         return len(df)
 
-    def replace_tables(self, tables: dict, views: dict[str, str] | None = None) -> None:
+    def replace_tables(self, tables: dict[str, pd.DataFrame], views: dict[str, str] | None = None) -> None:
         """Replace whole derived tables (the mart) in one transaction.
 
-        `tables` maps names to frames (pandas or Arrow), or to functions that make one: those are
-        called when their table is written, so that only one large frame is in memory at a time.
         `views` maps view names to SELECT statements over the tables; they are (re)created after the
         tables in the same transaction (the key-figure mart `noegletal` is such a view). A name may
         change from table to view or back.
@@ -306,7 +304,7 @@ class Store:
         with self.transaction() as con:
             for name, df in tables.items():
                 self._drop_if_kind(con, name, "VIEW")
-                con.register("_frame", df() if callable(df) else df)
+                con.register("_frame", df)
                 con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
                 con.unregister("_frame")
             for name, select in (views or {}).items():
